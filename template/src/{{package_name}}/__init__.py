@@ -1,0 +1,1 @@
+"""HiAgent product service."""

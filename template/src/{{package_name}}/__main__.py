@@ -1,0 +1,5 @@
+"""Allows `python -m <package>`."""
+
+from .cli import main
+
+main()

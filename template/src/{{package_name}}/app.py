@@ -1,0 +1,93 @@
+"""The application factory: settings, modules, middleware, observability, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from .core.db import Database, describe_database_error
+from .core.errors import install_error_handlers
+from .core.health import ReadinessCheck
+from .core.health import router as health_router
+from .core.logging import configure_logging
+from .core.metrics import metrics_endpoint
+from .core.middleware import RequestContextMiddleware
+from .core.plugins import ModuleManifest, discover_modules
+from .core.project import PROJECT_NAME
+from .core.settings import ConfigurationError, Settings, get_settings
+from .core.tracing import setup_tracing, shutdown_tracing
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Readable names for the generated TypeScript client: "agent-configs-create".
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+async def _database_ready(request: Request) -> str | None:
+    state = request.app.state
+    try:
+        await state.database.ping()
+    except Exception as exc:
+        return describe_database_error(exc, state.settings.database_url)
+    return None
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start shared services once; stop them in reverse order."""
+    settings: Settings = app.state.settings
+    if not settings.database_url:
+        raise ConfigurationError(
+            [
+                "DATABASE_URL is not set: run the `dev` command for an embedded PostgreSQL, "
+                "or set DATABASE_URL=postgresql+asyncpg://user:pass@host:5432/db"
+            ]
+        )
+    database = Database(settings.database_url, settings)
+    app.state.database = database
+    try:
+        yield
+    finally:
+        await database.dispose()
+        shutdown_tracing(app.state.tracer_provider)
+
+
+def create_app(
+    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+) -> FastAPI:
+    """Build the API. Raises `ConfigurationError` listing every configuration problem."""
+    settings = settings or get_settings()
+    settings.validate_for_start()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    modules: list[ModuleManifest] = discover_modules()
+    app = FastAPI(
+        title=PROJECT_NAME,
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.modules = modules
+    app.state.readiness_checks = [ReadinessCheck("database", _database_ready)]
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for module in modules:
+        if module.router is not None:
+            app.include_router(module.router, prefix=API_PREFIX)
+    for module in modules:
+        if module.setup is not None:
+            module.setup(app)
+    app.add_middleware(RequestContextMiddleware)
+    # Added last, so outermost: access-log lines carry the request's trace id.
+    app.state.tracer_provider = setup_tracing(app, settings, span_exporter)
+    return app

@@ -1,0 +1,270 @@
+"""Command line of the service: `dev`, `serve`, `migrate`, `bootstrap`, `create-user`, `hiagent`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+import uvicorn
+
+from .core.db import Database, describe_database_error
+from .core.embedded import EmbeddedServiceError, start_embedded_postgres
+from .core.envfile import ENV_FILE, ensure_env_file
+from .core.migrations import upgrade
+from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
+from .core.settings import ConfigurationError, Settings, get_settings
+from .modules.users.models import Role
+from .modules.users.schemas import UserCreate
+from .modules.users.service import create_user, ensure_admin
+
+cli = typer.Typer(
+    name=PROJECT_SLUG,
+    help=f"{PROJECT_NAME}: an AI product on HiAgent.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+hiagent_cli = typer.Typer(help="HiAgent platform tools.", no_args_is_help=True)
+cli.add_typer(hiagent_cli, name="hiagent")
+
+EMBEDDED_PG_DIR = Path(".data/postgres")
+APP_FACTORY = f"{PACKAGE_NAME}.app:create_app"
+
+
+def fail(step: str, problem: str, rerun: str | None = None) -> NoReturn:
+    """Print which step failed, why, and the command to rerun; exit non-zero."""
+    typer.secho(f"✗ {step} failed: {problem}", fg=typer.colors.RED, err=True)
+    if rerun:
+        typer.echo(f"  Fix the problem above, then rerun: {rerun}", err=True)
+    raise typer.Exit(code=1)
+
+
+def load_settings() -> Settings:
+    """Settings, or exit 2 with every configuration problem listed."""
+    get_settings.cache_clear()
+    settings = get_settings()
+    try:
+        settings.validate_for_start()
+    except ConfigurationError as exc:
+        typer.secho(
+            f"Cannot start ({settings.app_env} profile): the configuration has "
+            f"{len(exc.problems)} problem(s):",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        typer.echo("Set them in the environment or in .env (see .env.example).", err=True)
+        raise typer.Exit(code=2) from exc
+    return settings
+
+
+def use_embedded_database_if_unset(settings: Settings) -> Settings:
+    """In dev with no DATABASE_URL, start the embedded PostgreSQL and point settings at it."""
+    if settings.database_url or not settings.is_dev:
+        return settings
+    try:
+        url, _server = start_embedded_postgres(EMBEDDED_PG_DIR)
+    except EmbeddedServiceError as exc:
+        fail("Starting the embedded PostgreSQL", str(exc), f"{PROJECT_SLUG} dev")
+    os.environ["DATABASE_URL"] = url
+    typer.echo(f"• Embedded PostgreSQL running in {EMBEDDED_PG_DIR}/ (stops when this exits)")
+    return load_settings()
+
+
+def run_migrations(settings: Settings) -> None:
+    """Upgrade the database to the newest schema, or exit naming the problem."""
+    assert settings.database_url is not None
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        fail(
+            "Migrating the database",
+            describe_database_error(exc, settings.database_url),
+            f"{PROJECT_SLUG} migrate",
+        )
+
+
+async def _seed_admin(settings: Settings, password: str) -> tuple[str, bool]:
+    assert settings.database_url is not None
+    database = Database(settings.database_url, settings)
+    try:
+        async with database.session() as session:
+            user, created = await ensure_admin(
+                session,
+                username=settings.hiagent_admin_username,
+                email=settings.hiagent_admin_email,
+                password=password,
+            )
+            return user.username, created
+    finally:
+        await database.dispose()
+
+
+def seed_admin(settings: Settings) -> bool:
+    """Create the admin from HIAGENT_ADMIN_* when missing; True if created now."""
+    if settings.hiagent_admin_password is None:
+        fail(
+            "Creating the admin",
+            "HIAGENT_ADMIN_PASSWORD is not set (it is generated into .env in development)",
+            f"HIAGENT_ADMIN_PASSWORD=... {PROJECT_SLUG} bootstrap",
+        )
+    try:
+        _, created = asyncio.run(
+            _seed_admin(settings, settings.hiagent_admin_password.get_secret_value())
+        )
+    except Exception as exc:
+        fail(
+            "Creating the admin",
+            describe_database_error(exc, settings.database_url),
+            f"{PROJECT_SLUG} bootstrap",
+        )
+    return created
+
+
+def print_login(settings: Settings, *, show_password: bool) -> None:
+    """Tell the person how to sign in."""
+    typer.echo(f"• Admin user: {settings.hiagent_admin_username}")
+    if show_password and settings.hiagent_admin_password is not None:
+        typer.echo(f"  Password:   {settings.hiagent_admin_password.get_secret_value()}")
+    else:
+        typer.echo(f"  Password:   HIAGENT_ADMIN_PASSWORD in {ENV_FILE}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Serve the API (production style: no reload)."""
+    settings = load_settings()
+    if not settings.database_url:
+        fail("Starting", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} serve")
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision")] = "head",
+) -> None:
+    """Apply database migrations (embedded PostgreSQL in dev when DATABASE_URL is unset)."""
+    settings = use_embedded_database_if_unset(load_settings())
+    if not settings.database_url:
+        fail("Migrating", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} migrate")
+    run_migrations(settings)
+    typer.secho(f"✓ Database migrated to {revision}", fg=typer.colors.GREEN)
+
+
+@cli.command()
+def bootstrap() -> None:
+    """Idempotent set-up: migrate, then create the admin from HIAGENT_ADMIN_* if missing.
+
+    In development it also writes generated secrets into .env when they are missing.
+    """
+    if os.environ.get("APP_ENV", "dev") == "dev":
+        generated = ensure_env_file()
+        if generated:
+            typer.echo(f"• Generated {', '.join(generated)} into {ENV_FILE} (git-ignored)")
+    settings = use_embedded_database_if_unset(load_settings())
+    if not settings.database_url:
+        fail("Bootstrap", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} bootstrap")
+    run_migrations(settings)
+    typer.echo("• Database migrated")
+    created = seed_admin(settings)
+    if created:
+        typer.secho("✓ Admin created. Sign in with:", fg=typer.colors.GREEN)
+        print_login(settings, show_password=True)
+    else:
+        typer.secho(
+            f"✓ Admin {settings.hiagent_admin_username!r} already exists", fg=typer.colors.GREEN
+        )
+
+
+@cli.command("create-user")
+def create_user_command(
+    username: Annotated[str, typer.Option(prompt=True)],
+    email: Annotated[str, typer.Option(prompt=True)],
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.VIEWER,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="NEW_USER_PASSWORD"
+        ),
+    ] = "",
+) -> None:
+    """Create a user (admin, configurator or viewer)."""
+    from pydantic import ValidationError
+
+    from .core.errors import AppError
+
+    settings = use_embedded_database_if_unset(load_settings())
+    try:
+        data = UserCreate(username=username, email=email, password=password, role=role)
+    except ValidationError as exc:
+        fail("Creating the user", "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+
+    async def _create() -> None:
+        assert settings.database_url is not None
+        database = Database(settings.database_url, settings)
+        try:
+            async with database.session() as session:
+                await create_user(session, data)
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(_create())
+    except AppError as exc:
+        fail("Creating the user", exc.message)
+    typer.secho(f"✓ User {username!r} created with role {role.value}", fg=typer.colors.GREEN)
+
+
+@cli.command()
+def dev(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes")] = True,
+) -> None:
+    """Run a complete local system: embedded services where unset, migrate, seed, serve."""
+    os.environ.setdefault("APP_ENV", "dev")
+    generated = ensure_env_file()
+    if generated:
+        typer.echo(f"• Generated {', '.join(generated)} into {ENV_FILE} (git-ignored)")
+    settings = use_embedded_database_if_unset(load_settings())
+    run_migrations(settings)
+    created = seed_admin(settings)
+    typer.secho(f"✓ {PROJECT_NAME} is starting", fg=typer.colors.GREEN)
+    typer.echo(f"• API:           http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
+    typer.echo(f"• Health:        http://{host}:{port}/health/ready")
+    print_login(settings, show_password=True)
+    if created:
+        typer.echo("  (admin created just now)")
+    sys.stdout.flush()
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        reload_dirs=[str(Path(__file__).resolve().parent)] if reload else None,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

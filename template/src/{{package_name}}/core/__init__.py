@@ -1,0 +1,1 @@
+"""Infrastructure owned by the template: refreshed by `copier update`."""

@@ -1,0 +1,1 @@
+"""Internal event bus with a persistent outbox."""

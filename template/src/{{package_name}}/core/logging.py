@@ -1,0 +1,81 @@
+"""JSON log lines on stdout (loguru), enriched with request and trace context."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from opentelemetry import trace
+
+from .context import correlation_id_var, user_var
+
+if TYPE_CHECKING:
+    from loguru import Message, Record
+
+# Keys the access log passes through `logger.bind(...)` and that become top-level fields.
+_TOP_LEVEL_EXTRA = ("method", "path", "status", "duration_ms", "client")
+
+
+def _json_line(record: Record) -> str:
+    line: dict[str, Any] = {
+        "timestamp": record["time"].isoformat(),
+        "level": record["level"].name,
+        "message": record["message"],
+        "logger": record["name"],
+        "correlation_id": correlation_id_var.get(),
+        "user": user_var.get(),
+    }
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        line["trace_id"] = format(span.trace_id, "032x")
+        line["span_id"] = format(span.span_id, "016x")
+    extra = dict(record["extra"])
+    for key in _TOP_LEVEL_EXTRA:
+        if key in extra:
+            line[key] = extra.pop(key)
+    if extra:
+        line["extra"] = extra
+    if record["exception"] is not None:
+        exc = record["exception"]
+        line["exception"] = f"{exc.type.__name__ if exc.type else 'Exception'}: {exc.value}"
+    return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def _json_sink(message: Message) -> None:
+    sys.stdout.write(_json_line(message.record) + "\n")
+    sys.stdout.flush()
+
+
+class _InterceptHandler(logging.Handler):
+    """Sends stdlib logging (uvicorn, SQLAlchemy, httpx) through loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        frame, depth = inspect.currentframe(), 0
+        while frame and (depth == 0 or frame.f_code.co_filename == logging.__file__):
+            frame = frame.f_back
+            depth += 1
+        logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+    """Install the stdout sink once per process; safe to call again."""
+    logger.remove()
+    if json_lines:
+        logger.add(_json_sink, level=level.upper(), backtrace=False, diagnose=False)
+    else:
+        logger.add(sys.stderr, level=level.upper(), backtrace=False, diagnose=False)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = [_InterceptHandler()]
+        logging.getLogger(name).propagate = False
+    # Our middleware writes the access log with correlation id and duration.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)

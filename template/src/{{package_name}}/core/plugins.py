@@ -1,0 +1,124 @@
+"""Module discovery: built-in modules under `modules/` and installed plugins.
+
+A module is a package exposing `manifest: ModuleManifest` in its `module.py`. Installed
+distributions register theirs under the entry-point group `<package_name>.modules`.
+Modules load in (`order`, `name`) order; a broken module stops start-up and is named.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlmodel import SQLModel
+
+from .project import PACKAGE_NAME
+
+ENTRY_POINT_GROUP = f"{PACKAGE_NAME}.modules"
+
+
+@dataclass(frozen=True)
+class DashboardLink:
+    """A link a module adds to the dashboard menu."""
+
+    label: str
+    path: str
+    roles: tuple[str, ...] = ("admin", "configurator", "viewer")
+
+
+@dataclass(frozen=True)
+class ModuleManifest:
+    """What a module contributes. Every field but `name` is optional."""
+
+    name: str
+    router: APIRouter | None = None
+    models: Sequence[type[SQLModel]] = ()
+    order: int = 100
+    description: str = ""
+    dashboard_links: Sequence[DashboardLink] = ()
+    # Called with the app after routers are mounted: override dependencies, add checks.
+    setup: Callable[[FastAPI], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ModuleLoadError(RuntimeError):
+    """A module cannot be loaded; the message names it and says what to fix."""
+
+    def __init__(self, module: str, problem: str, fix: str) -> None:
+        self.module = module
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"Module {module!r}: {problem}. Fix: {fix}")
+
+
+def _builtin_module_names() -> list[str]:
+    package = importlib.import_module(f"{PACKAGE_NAME}.modules")
+    return [
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.ispkg and not info.name.startswith("_")
+    ]
+
+
+def _load_builtin(name: str) -> ModuleManifest:
+    dotted = f"{PACKAGE_NAME}.modules.{name}.module"
+    package_dir = Path(importlib.import_module(f"{PACKAGE_NAME}.modules").__path__[0]) / name
+    if not (package_dir / "module.py").exists():
+        raise ModuleLoadError(
+            name, f"{package_dir / 'module.py'} is missing", "add module.py defining `manifest`"
+        )
+    try:
+        loaded = importlib.import_module(dotted)
+    except Exception as exc:
+        raise ModuleLoadError(
+            name,
+            f"importing {dotted} failed with {type(exc).__name__}: {exc}",
+            "run `check-modules` for the file and line",
+        ) from exc
+    return _manifest_of(name, loaded)
+
+
+def _manifest_of(name: str, loaded: object) -> ModuleManifest:
+    manifest = getattr(loaded, "manifest", None)
+    if not isinstance(manifest, ModuleManifest):
+        raise ModuleLoadError(
+            name,
+            "it does not define `manifest = ModuleManifest(...)`",
+            "define `manifest` in module.py",
+        )
+    return manifest
+
+
+def discover_modules() -> list[ModuleManifest]:
+    """All modules, built-in and installed, in load order."""
+    manifests = [_load_builtin(name) for name in _builtin_module_names()]
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry.load()
+        except Exception as exc:
+            raise ModuleLoadError(
+                entry.name,
+                f"loading entry point {entry.value} failed: {exc}",
+                "check the plugin distribution is installed and importable",
+            ) from exc
+        manifest = (
+            loaded if isinstance(loaded, ModuleManifest) else _manifest_of(entry.name, loaded)
+        )
+        manifests.append(manifest)
+    names = [m.name for m in manifests]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ModuleLoadError(duplicates[0], "two modules share this name", "rename one of them")
+    return sorted(manifests, key=lambda m: (m.order, m.name))
+
+
+def import_all_models() -> None:
+    """Import every module's models so `SQLModel.metadata` is complete (Alembic, tests)."""
+    importlib.import_module(f"{PACKAGE_NAME}.core.events.models")
+    discover_modules()

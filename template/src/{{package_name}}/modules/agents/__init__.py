@@ -1,0 +1,1 @@
+"""Agent configurations: the registry of HiAgent agents this product may call."""

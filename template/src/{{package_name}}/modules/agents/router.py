@@ -1,0 +1,127 @@
+"""/agent-configs: browse (all roles), create, change, delete and restore (admin, configurator)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from ...core.db import SessionDep
+from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
+from ..users.models import Role, User
+from .models import AgentConfig, ConfigType
+from .schemas import (
+    AgentConfigCreate,
+    AgentConfigPage,
+    AgentConfigRead,
+    AgentConfigUpdate,
+    VersionPage,
+    VersionRead,
+)
+from .service import (
+    create_config,
+    delete_config,
+    diff,
+    get_config,
+    list_configs,
+    list_versions,
+    restore_version,
+    update_config,
+)
+
+router = APIRouter(prefix="/agent-configs", tags=["agent-configs"])
+
+
+def present(config: AgentConfig, user: User) -> AgentConfigRead:
+    """A configuration for this user: viewers see only the end of the app key."""
+    read = AgentConfigRead.model_validate(config)
+    if user.role == Role.VIEWER:
+        read.app_key = "…" + read.app_key[-4:] if len(read.app_key) > 8 else "…"
+    return read
+
+
+@router.get("", response_model=AgentConfigPage, summary="List agent configurations")
+async def list_all(
+    session: SessionDep,
+    user: AnyRoleUser,
+    search: Annotated[str | None, Query(max_length=100)] = None,
+    config_type: ConfigType | None = None,
+    enabled: bool | None = None,
+    sort: Annotated[str, Query(max_length=20)] = "name",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AgentConfigPage:
+    """Search by name or description, filter by type and status, sort by `name`,
+    `created_at`, `updated_at`, `config_type` or `enabled` (prefix `-` for descending)."""
+    items, total = await list_configs(
+        session,
+        search=search,
+        config_type=config_type,
+        enabled=enabled,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return AgentConfigPage(
+        items=[present(c, user) for c in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "", response_model=AgentConfigRead, status_code=status.HTTP_201_CREATED, summary="Create"
+)
+async def create(
+    data: AgentConfigCreate, session: SessionDep, user: ConfiguratorUser
+) -> AgentConfigRead:
+    """Add a configuration; a taken name answers 409 with `suggested_name`."""
+    return present(await create_config(session, data, user.id), user)
+
+
+@router.get("/{config_id}", response_model=AgentConfigRead, summary="Read a configuration")
+async def read(config_id: int, session: SessionDep, user: AnyRoleUser) -> AgentConfigRead:
+    """One configuration."""
+    return present(await get_config(session, config_id), user)
+
+
+@router.patch("/{config_id}", response_model=AgentConfigRead, summary="Change a configuration")
+async def update(
+    config_id: int, data: AgentConfigUpdate, session: SessionDep, user: ConfiguratorUser
+) -> AgentConfigRead:
+    """Change fields; the result is validated for its type and stored as a new version."""
+    config = await get_config(session, config_id)
+    return present(await update_config(session, config, data, user.id), user)
+
+
+@router.delete(
+    "/{config_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a configuration"
+)
+async def delete(config_id: int, session: SessionDep, _: ConfiguratorUser) -> Response:
+    """Remove a configuration, its history and its test runs."""
+    await delete_config(session, await get_config(session, config_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{config_id}/versions", response_model=VersionPage, summary="Version history")
+async def versions(config_id: int, session: SessionDep, _: AnyRoleUser) -> VersionPage:
+    """Every saved state, newest first, each with its changes from the one before."""
+    entries = await list_versions(session, await get_config(session, config_id))
+    items = []
+    for index, entry in enumerate(entries):
+        previous = entries[index + 1].snapshot if index + 1 < len(entries) else {}
+        read = VersionRead.model_validate(entry)
+        read.diff = diff(previous, entry.snapshot)
+        items.append(read)
+    return VersionPage(items=items, total=len(items))
+
+
+@router.post(
+    "/{config_id}/versions/{version}/restore",
+    response_model=AgentConfigRead,
+    summary="Restore a version",
+)
+async def restore(
+    config_id: int, version: int, session: SessionDep, user: ConfiguratorUser
+) -> AgentConfigRead:
+    """Make an earlier version current; recorded as a new version."""
+    config = await get_config(session, config_id)
+    return present(await restore_version(session, config, version, user.id), user)

@@ -1,0 +1,140 @@
+"""Bodies of the agent-configs API, with per-type validation."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .models import ConfigType
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
+# Fields each type needs, with the words a configurator sees when one is missing.
+REQUIRED_BY_TYPE: dict[ConfigType, tuple[str, str]] = {
+    ConfigType.WORKFLOW: ("workflow_id", "A workflow needs its workflow id (workflow_id)."),
+    ConfigType.RETRIEVER: ("dataset_ids", "A knowledge retriever needs at least one dataset id."),
+    ConfigType.TOOL: ("tool_id", "A tool needs its tool id (tool_id)."),
+}
+
+
+def check_name(value: str) -> str:
+    """Names are shown to people and used in URLs: letters, digits, spaces, `_.-`."""
+    value = value.strip()
+    if not _NAME.match(value):
+        raise ValueError(
+            "use 1-100 letters, digits, spaces, '_', '.' or '-', starting with a letter or digit"
+        )
+    if value.isdigit():
+        raise ValueError("a name cannot be only digits (it would look like an id)")
+    return value
+
+
+class _Limits(BaseModel):
+    max_concurrency: int = Field(default=8, ge=1, le=1000)
+    first_token_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    total_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+
+
+class AgentConfigCreate(_Limits):
+    """A new configuration. `app_key` comes from the HiAgent platform."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    app_key: str = Field(min_length=1, max_length=255)
+    config_type: ConfigType = ConfigType.AGENT
+    description: str = Field(default="", max_length=2000)
+    workspace_id: str | None = Field(default=None, max_length=255)
+    workflow_id: str | None = Field(default=None, max_length=255)
+    dataset_ids: list[str] = Field(default_factory=list, max_length=100)
+    tool_id: str | None = Field(default=None, max_length=255)
+    variables: dict[str, str] = Field(default_factory=dict, max_length=100)
+    enabled: bool = True
+
+    _check_name = field_validator("name")(check_name)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> Self:
+        missing = REQUIRED_BY_TYPE.get(self.config_type)
+        if missing and not getattr(self, missing[0]):
+            raise ValueError(missing[1])
+        return self
+
+
+class AgentConfigUpdate(BaseModel):
+    """Changes to a configuration; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    app_key: str | None = Field(default=None, min_length=1, max_length=255)
+    config_type: ConfigType | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    workspace_id: str | None = Field(default=None, max_length=255)
+    workflow_id: str | None = Field(default=None, max_length=255)
+    dataset_ids: list[str] | None = Field(default=None, max_length=100)
+    tool_id: str | None = Field(default=None, max_length=255)
+    variables: dict[str, str] | None = Field(default=None, max_length=100)
+    enabled: bool | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    first_token_timeout_s: float | None = Field(default=None, gt=0, le=600)
+    total_timeout_s: float | None = Field(default=None, gt=0, le=3600)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
+
+class AgentConfigRead(_Limits):
+    """A configuration as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    config_type: ConfigType
+    app_key: str
+    workspace_id: str | None
+    workflow_id: str | None
+    dataset_ids: list[str]
+    tool_id: str | None
+    variables: dict[str, str]
+    enabled: bool
+    version: int
+    created_by: int | None
+    updated_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentConfigPage(BaseModel):
+    """One page of configurations."""
+
+    items: list[AgentConfigRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class VersionRead(BaseModel):
+    """One entry of a configuration's history, with what changed since the previous one."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    change: str
+    changed_by: int | None
+    changed_at: datetime
+    snapshot: dict[str, Any]
+    diff: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class VersionPage(BaseModel):
+    """A configuration's history, newest first."""
+
+    items: list[VersionRead]
+    total: int

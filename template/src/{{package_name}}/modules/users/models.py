@@ -1,0 +1,36 @@
+"""The User table: people who sign in to the API and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from ...core.models import created_at_field, enum_type, optional_datetime_field, updated_at_field
+
+
+class Role(StrEnum):
+    """Roles from the blueprint's permission table."""
+
+    ADMIN = "admin"
+    CONFIGURATOR = "configurator"
+    VIEWER = "viewer"
+
+
+class User(SQLModel, table=True):
+    """A person with a role; deactivated rather than deleted."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(default=Role.VIEWER, sa_type=enum_type(Role))
+    active: bool = Field(default=True)
+    last_login: datetime | None = optional_datetime_field()
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = optional_datetime_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

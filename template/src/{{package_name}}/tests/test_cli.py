@@ -1,0 +1,92 @@
+"""The command line as an operator uses it: start-up refusal, bootstrap, create-user."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+PACKAGE = __package__.split(".")[0] if __package__ else ""
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("HIAGENT_", "VOLC_"))}
+    base.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", PACKAGE, *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_prod_without_variables_exits_and_lists_every_missing_one(tmp_path: Path) -> None:
+    result = run_cli("serve", env={"APP_ENV": "prod"}, cwd=tmp_path)
+    assert result.returncode == 2
+    for name in (
+        "DATABASE_URL",
+        "HIAGENT_JWT_SECRET",
+        "VOLC_ACCESSKEY",
+        "VOLC_SECRETKEY",
+        "HIAGENT_TOP_ENDPOINT",
+        "HIAGENT_APP_BASE_URL",
+    ):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_bootstrap_is_idempotent_and_the_admin_signs_in(
+    tmp_path: Path, database_url: str, app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    env = {
+        "APP_ENV": "staging",
+        "DATABASE_URL": database_url,
+        "HIAGENT_JWT_SECRET": "j" * 48,
+        "VOLC_ACCESSKEY": "ak-for-tests",
+        "VOLC_SECRETKEY": "sk-for-tests",
+        "HIAGENT_TOP_ENDPOINT": "http://127.0.0.1:9",
+        "HIAGENT_APP_BASE_URL": "http://127.0.0.1:9/api/proxy/api/v1",
+        "HIAGENT_ADMIN_USERNAME": "boss",
+        "HIAGENT_ADMIN_EMAIL": "boss@corp.local",
+        "HIAGENT_ADMIN_PASSWORD": "a-real-password-42",
+    }
+    first = run_cli("bootstrap", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Admin created" in first.stdout
+    second = run_cli("bootstrap", env=env, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "already exists" in second.stdout
+    login = await client.post(
+        "/api/v1/auth/login", data={"username": "boss", "password": "a-real-password-42"}
+    )
+    assert login.status_code == 200
+    created = run_cli(
+        "create-user",
+        "--username",
+        "cleo",
+        "--email",
+        "cleo@corp.local",
+        "--role",
+        "configurator",
+        env={**env, "NEW_USER_PASSWORD": "cleo-password-1"},
+        cwd=tmp_path,
+    )
+    assert created.returncode == 0, created.stderr
+    duplicate = run_cli(
+        "create-user",
+        "--username",
+        "cleo",
+        "--email",
+        "c2@corp.local",
+        env={**env, "NEW_USER_PASSWORD": "cleo-password-1"},
+        cwd=tmp_path,
+    )
+    assert duplicate.returncode == 1
+    assert "already taken" in duplicate.stderr
