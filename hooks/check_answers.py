@@ -6,6 +6,7 @@ file Copier has just written.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def read_answers(path: Path = ANSWERS_FILE) -> dict[str, str]:
     return answers
 
 
+def _flat(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def problems(answers: dict[str, str]) -> list[str]:
     """Every unsupported combination in `answers`."""
     found = []
@@ -34,8 +41,16 @@ def problems(answers: dict[str, str]) -> list[str]:
 
 
 def main() -> int:
-    """Exit 1 listing every problem; 0 when the answers are supported."""
-    found = problems(read_answers())
+    """Exit 1 listing every problem; 0 when the answers are supported.
+
+    Argument 1 (optional): the raw `--data` answers as JSON, since Copier drops answers to
+    questions it did not ask (e.g. redis_mode without the worker) from the answers file.
+    """
+    answers = read_answers()
+    if len(sys.argv) > 1:
+        given = json.loads(sys.argv[1] or "{}")
+        answers.update({key: _flat(value) for key, value in given.items()})
+    found = problems(answers)
     for problem in found:
         print(f"Unsupported answers: {problem}", file=sys.stderr)
     return 1 if found else 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
@@ -53,7 +53,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = Database(settings.database_url, settings)
     app.state.database = database
     try:
-        yield
+        async with AsyncExitStack() as stack:
+            for module in app.state.modules:
+                if module.lifespan is not None:
+                    await stack.enter_async_context(module.lifespan(app))
+            yield
     finally:
         await database.dispose()
         shutdown_tracing(app.state.tracer_provider)

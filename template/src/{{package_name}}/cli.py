@@ -17,6 +17,7 @@ from .core.envfile import ENV_FILE, ensure_env_file
 from .core.migrations import upgrade
 from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
 from .core.settings import ConfigurationError, Settings, get_settings
+from .hiagent.cli import hiagent_cli
 from .modules.users.models import Role
 from .modules.users.schemas import UserCreate
 from .modules.users.service import create_user, ensure_admin
@@ -27,7 +28,6 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-hiagent_cli = typer.Typer(help="HiAgent platform tools.", no_args_is_help=True)
 cli.add_typer(hiagent_cli, name="hiagent")
 
 EMBEDDED_PG_DIR = Path(".data/postgres")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -44,6 +45,8 @@ class ModuleManifest:
     dashboard_links: Sequence[DashboardLink] = ()
     # Called with the app after routers are mounted: override dependencies, add checks.
     setup: Callable[[FastAPI], None] | None = None
+    # Entered in module order after the database starts, exited in reverse at shutdown.
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ lifespan, and HTTP through httpx's ASGI transport. Each test starts with empty t
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..app import create_app
 from ..core.security import create_access_token, hash_password
 from ..core.settings import AppEnv, Settings
+from ..hiagent.emulator import EmulatorServer
 from ..modules.users.models import Role, User
 from .database import create_test_database, drop_test_database, server_url, truncate_all
 
@@ -44,17 +45,44 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+TEST_ACCESS_KEY = "test-access-key"
+TEST_SECRET_KEY = "test-secret-key"  # noqa: S105 - signs requests to the local emulator only
+
+
 @pytest.fixture(scope="session")
-def test_settings(database_url: str, settings_overrides: dict[str, Any]) -> Settings:
+def hiagent_emulator() -> Iterator[EmulatorServer]:
+    """The HiAgent emulator on a loopback port; it verifies the SDK's request signatures.
+
+    Set per-test behaviour with `hiagent_emulator.set_scenario(app_key, Scenario(...))`;
+    scenarios and logs are reset after every test.
+    """
+    with EmulatorServer(access_key=TEST_ACCESS_KEY, secret_key=TEST_SECRET_KEY) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _reset_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "hiagent_emulator" in request.fixturenames:
+        emulator: EmulatorServer = request.getfixturevalue("hiagent_emulator")
+        if not emulator.is_running:
+            emulator.start()
+        emulator.reset()
+
+
+@pytest.fixture(scope="session")
+def test_settings(
+    database_url: str, hiagent_emulator: EmulatorServer, settings_overrides: dict[str, Any]
+) -> Settings:
     """Settings of the `test` profile with every required value filled in."""
     values: dict[str, Any] = {
         "app_env": AppEnv.TEST,
         "database_url": database_url,
         "hiagent_jwt_secret": secrets.token_urlsafe(48),
-        "volc_accesskey": "test-access-key",
-        "volc_secretkey": "test-secret-key",
-        "hiagent_top_endpoint": "http://127.0.0.1:9",
-        "hiagent_app_base_url": "http://127.0.0.1:9/api/proxy/api/v1",
+        "volc_accesskey": TEST_ACCESS_KEY,
+        "volc_secretkey": TEST_SECRET_KEY,
+        "hiagent_top_endpoint": hiagent_emulator.top_endpoint,
+        "hiagent_app_base_url": hiagent_emulator.app_base_url,
         "log_level": "WARNING",
         "login_lockout_s": 60,
     }

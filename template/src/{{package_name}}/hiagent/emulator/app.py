@@ -24,6 +24,8 @@ from .top_api import TOP_ACTIONS, TopCall, top_scenario_key
 
 DEFAULT_APP_PREFIX = "/api/proxy/api/v1"
 PRODUCT_CODE_HEADER = "x-trace-product-code"
+# Failures the SSE body plays itself; a hanging stream still sends message_start first.
+_IN_STREAM_KINDS = STREAM_FAILURE_KINDS | {"hang"}
 
 
 def _json_body(raw: bytes) -> Any:
@@ -119,7 +121,8 @@ def create_app(state: EmulatorState, *, app_prefix: str = DEFAULT_APP_PREFIX) ->
         early = await _failure_response(state, failure, request_id, action, streaming)
         if early is not None:
             return early
-        in_stream = failure if failure is not None and streaming else None
+        plays_in_stream = streaming and failure is not None and failure.kind in _IN_STREAM_KINDS
+        in_stream = failure if plays_in_stream else None
         call = AppCall(state, action, app_key, body, scenario, in_stream, request_id)
         return await handler(call)
 

@@ -101,7 +101,7 @@ async def create_conversation(call: AppCall) -> Response:
 
 
 def _stream(call: AppCall, conversation_id: str, message_id: str, task_id: str) -> Response:
-    handle = StreamHandle(task_id=task_id, message_id=message_id, app_key=call.app_key)
+    handle = StreamHandle(task_id)
     turn = ChatTurn(task_id, message_id, conversation_id, _now_ms())
     chat = ChatStream(call.scenario, turn, handle, call.failure, call.state.stopping)
 

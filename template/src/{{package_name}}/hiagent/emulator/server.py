@@ -226,7 +226,8 @@ class EmulatorServer:
         Raises `TimeoutError` after `within` seconds.
         """
         async with asyncio.timeout(within):
-            while not condition():
+            # Polled: the condition reads state that the server thread changes.
+            while not condition():  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
 
 

@@ -34,7 +34,7 @@ class RecordedRequest(BaseModel):
     product_code: str | None
     headers: dict[str, str]
     body: Any
-    status: int = 0
+    status: int = 0  # 0 until the answer starts
 
 
 class StoppedMessage(BaseModel):
@@ -51,8 +51,6 @@ class StreamHandle:
     """An SSE answer in flight; `stopped` ends it at the next event boundary."""
 
     task_id: str
-    message_id: str
-    app_key: str
     stopped: threading.Event = field(default_factory=threading.Event)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -55,8 +56,6 @@ AK = "emu-ak"
 SK = "emu-sk"
 USER = "user-1"
 
-S = TypeVar("S")
-
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
@@ -74,9 +73,9 @@ def _fresh_emulator(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -
 
 
 @asynccontextmanager
-async def connected(factory: Callable[..., S], emulator: EmulatorServer) -> AsyncIterator[S]:
+async def connected(factory: Callable[..., Any], emulator: EmulatorServer) -> AsyncIterator[Any]:
     """An SDK service pointed at the emulator, built and closed inside the test's loop."""
-    service: Any = factory(endpoint=emulator.top_endpoint)
+    service = factory(endpoint=emulator.top_endpoint)
     if hasattr(service, "set_app_base_url"):
         service.set_app_base_url(emulator.app_base_url)
     try:
@@ -386,16 +385,22 @@ async def test_error_envelope_with_status_200_is_returned_as_base_error(
     assert reply.response_metadata.error.code == "QuotaExceeded"
 
 
-async def test_timeout_outlasts_the_client(emulator: EmulatorServer) -> None:
-    failure = Failure(kind="timeout", delay_seconds=5)
-    emulator.set_scenario("app-timeout", Scenario(failure=failure))
+async def test_timeout_outlasts_the_client_then_answers(emulator: EmulatorServer) -> None:
+    emulator.set_scenario(
+        "app-timeout", Scenario(failure=Failure(kind="timeout", delay_seconds=0.3))
+    )
     async with connected(ChatService, emulator) as chat:
-        chat.async_http_client.timeout = httpx.Timeout(0.2)
-        started = time.monotonic()
+        conversation_id = await new_conversation(chat, "app-timeout")
+        chat.async_http_client.timeout = httpx.Timeout(0.1)
         with pytest.raises(httpx.ReadTimeout):
             await new_conversation(chat, "app-timeout")
+        chat.async_http_client.timeout = httpx.Timeout(5)
+        started = time.monotonic()
+        request = chat_request("app-timeout", conversation_id)
+        events = [e.event async for e in chat.achat_streaming("app-timeout", request)]
 
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started >= 0.3
+    assert events[-1] == "message_end"
 
 
 async def test_stop_message_ends_a_hanging_stream(emulator: EmulatorServer) -> None:
@@ -602,6 +607,11 @@ async def test_restart_on_the_same_port() -> None:
         # Without configured AK/SK any signature is accepted.
         tools.set_sk("anything")
         await tools.aget_archived_tool(GetArchivedToolRequest(workspace_id="ws", id="t"))
+        emulator.set_scenario("app-hang", Scenario(failure=Failure(kind="hang")))
+        hanging = asyncio.create_task(new_conversation(chat, "app-hang"))
+        await emulator.wait_for(
+            lambda: emulator.calls("create_conversation")[-1].app_key == "app-hang"
+        )
 
         started = time.monotonic()
         await emulator.astop()
@@ -613,6 +623,8 @@ async def test_restart_on_the_same_port() -> None:
 
         assert emulator.port == port
         assert await new_conversation(chat, "app") == "conv-2"
+        with pytest.raises(Exception, match="EmulatorStopping"):
+            await hanging
     assert stopped - started < 0.5
     assert restarted - stopped < 0.5
 

@@ -1,0 +1,1 @@
+"""Scaffolding CLI of the HiAgent Backend Template (`hiagent-template`)."""
