@@ -51,8 +51,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def read_env(project: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (project / ".env").read_text().splitlines())
-    return {key: value for key, value in pairs if not key.startswith("#")}
+    lines = (project / ".env").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {key: value for key, value in pairs}
 
 
 def test_bootstrap_made_a_repo_secrets_and_an_admin(project: Path) -> None:

@@ -16,6 +16,7 @@ from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
 from .core.migrations import upgrade
 from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
+from .core.plugins import discover_modules
 from .core.settings import ConfigurationError, Settings, get_settings
 from .hiagent.cli import hiagent_cli
 from .modules.users.models import Role
@@ -73,6 +74,17 @@ def use_embedded_database_if_unset(settings: Settings) -> Settings:
     os.environ["DATABASE_URL"] = url
     typer.echo(f"• Embedded PostgreSQL running in {EMBEDDED_PG_DIR}/ (stops when this exits)")
     return load_settings()
+
+
+def prepare_modules() -> None:
+    """Let each module prepare what it serves (for example, build the dashboard)."""
+    for module in discover_modules():
+        if module.prepare is None:
+            continue
+        try:
+            module.prepare()
+        except Exception as exc:
+            fail(f"Preparing module {module.name!r}", str(exc), f"{PROJECT_SLUG} bootstrap")
 
 
 def run_migrations(settings: Settings) -> None:
@@ -184,6 +196,7 @@ def bootstrap() -> None:
     run_migrations(settings)
     typer.echo("• Database migrated")
     created = seed_admin(settings)
+    prepare_modules()
     if created:
         typer.secho("✓ Admin created. Sign in with:", fg=typer.colors.GREEN)
         print_login(settings, show_password=True)
@@ -246,6 +259,7 @@ def dev(
     settings = use_embedded_database_if_unset(load_settings())
     run_migrations(settings)
     created = seed_admin(settings)
+    prepare_modules()
     typer.secho(f"✓ {PROJECT_NAME} is starting", fg=typer.colors.GREEN)
     typer.echo(f"• API:           http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
     typer.echo(f"• Health:        http://{host}:{port}/health/ready")

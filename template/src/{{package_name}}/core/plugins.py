@@ -47,6 +47,8 @@ class ModuleManifest:
     setup: Callable[[FastAPI], None] | None = None
     # Entered in module order after the database starts, exited in reverse at shutdown.
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
+    # Run by `bootstrap` and `dev` before serving: build assets, generate clients.
+    prepare: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
