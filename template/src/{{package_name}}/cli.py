@@ -1,4 +1,4 @@
-"""Command line of the service: `dev`, `serve`, `migrate`, `bootstrap`, `create-user`, `hiagent`."""
+"""Command line of the service: dev, serve, migrate, bootstrap, create-user, hiagent, sizing."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ from .core.db import Database, describe_database_error
 from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
 from .core.migrations import upgrade
-from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
 from .core.plugins import discover_modules
+from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
 from .core.settings import ConfigurationError, Settings, get_settings
 from .hiagent.cli import hiagent_cli
+from .hiagent.emulator import EmulatorServer
+from .modules.sizing.calculator import SizingInput, recommend
+from .modules.sizing.observed import observed_load
 from .modules.users.models import Role
 from .modules.users.schemas import UserCreate
 from .modules.users.service import create_user, ensure_admin
@@ -74,6 +77,21 @@ def use_embedded_database_if_unset(settings: Settings) -> Settings:
     os.environ["DATABASE_URL"] = url
     typer.echo(f"• Embedded PostgreSQL running in {EMBEDDED_PG_DIR}/ (stops when this exits)")
     return load_settings()
+
+
+def use_emulator_if_unset(settings: Settings) -> tuple[Settings, EmulatorServer | None]:
+    """In dev with no HiAgent endpoints, start the local emulator and point settings at it."""
+    if settings.hiagent_top_endpoint or settings.hiagent_app_base_url or not settings.is_dev:
+        return settings, None
+    os.environ.setdefault("VOLC_ACCESSKEY", "dev-access-key")
+    os.environ.setdefault("VOLC_SECRETKEY", "dev-secret-key")
+    server = EmulatorServer(
+        access_key=os.environ["VOLC_ACCESSKEY"], secret_key=os.environ["VOLC_SECRETKEY"]
+    ).start()
+    os.environ["HIAGENT_TOP_ENDPOINT"] = server.top_endpoint
+    os.environ["HIAGENT_APP_BASE_URL"] = server.app_base_url
+    typer.echo(f"• HiAgent emulator at {server.top_endpoint} (any app key answers; see docs)")
+    return load_settings(), server
 
 
 def prepare_modules() -> None:
@@ -257,12 +275,14 @@ def dev(
     if generated:
         typer.echo(f"• Generated {', '.join(generated)} into {ENV_FILE} (git-ignored)")
     settings = use_embedded_database_if_unset(load_settings())
+    settings, _emulator = use_emulator_if_unset(settings)
     run_migrations(settings)
     created = seed_admin(settings)
     prepare_modules()
     typer.secho(f"✓ {PROJECT_NAME} is starting", fg=typer.colors.GREEN)
     typer.echo(f"• API:           http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
     typer.echo(f"• Health:        http://{host}:{port}/health/ready")
+    typer.echo(f"• HiAgent:       {settings.hiagent_app_base_url}")
     print_login(settings, show_password=True)
     if created:
         typer.echo("  (admin created just now)")
@@ -277,6 +297,54 @@ def dev(
         log_config=None,
         access_log=False,
     )
+
+
+@cli.command()
+def sizing(
+    peak_requests_per_minute: Annotated[float, typer.Option(min=0)] = 60,
+    average_call_seconds: Annotated[float, typer.Option(min=0.001)] = 8.0,
+    average_tokens_per_call: Annotated[int, typer.Option(min=0)] = 1500,
+    observed: Annotated[
+        bool, typer.Option(help="Start from the last 7 days of recorded traffic")
+    ] = False,
+) -> None:
+    """Recommend instances, limits, connections and storage for a load."""
+    settings = load_settings()
+    values: dict[str, float] = {
+        "peak_requests_per_minute": peak_requests_per_minute,
+        "average_call_seconds": average_call_seconds,
+        "average_tokens_per_call": average_tokens_per_call,
+    }
+    source = "expected"
+    if observed:
+        settings = use_embedded_database_if_unset(settings)
+        seen = asyncio.run(_observed(settings))
+        if seen is None:
+            typer.echo("No traffic recorded in the last 7 days: using the values given.")
+        else:
+            values.update(seen)
+            source = "observed over the last 7 days"
+    load = SizingInput(
+        **values,
+        hot_retention_days=settings.retention_request_log_hot_days,
+        cold_retention_days=settings.retention_request_log_cold_days,
+        db_pool_size=settings.db_pool_size,
+        db_max_overflow=settings.db_max_overflow,
+    )
+    result = recommend(load, source=source)
+    typer.echo(f"Recommendations ({result.source}):")
+    for item in result.recommendations:
+        typer.echo(f"  {item.label:<42} {item.value:>14,} {item.unit:<12} {item.reason}")
+
+
+async def _observed(settings: Settings) -> dict[str, float] | None:
+    assert settings.database_url is not None
+    database = Database(settings.database_url, settings)
+    try:
+        async with database.session() as session:
+            return await observed_load(session)
+    finally:
+        await database.dispose()
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Operational runbooks: Markdown files in the project's `runbooks/` folder, served to people."""

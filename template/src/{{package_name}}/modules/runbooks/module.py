@@ -1,0 +1,12 @@
+"""Manifest of the runbooks module."""
+
+from ...core.plugins import DashboardLink, ModuleManifest
+from .router import router
+
+manifest = ModuleManifest(
+    name="runbooks",
+    router=router,
+    order=60,
+    description="Operational runbooks from the project's runbooks/ folder",
+    dashboard_links=[DashboardLink(label="Runbooks", path="/runbooks")],
+)

@@ -1,0 +1,1 @@
+"""Resource recommendations from expected or observed load."""

@@ -1,0 +1,12 @@
+"""Manifest of the sizing module."""
+
+from ...core.plugins import DashboardLink, ModuleManifest
+from .router import router
+
+manifest = ModuleManifest(
+    name="sizing",
+    router=router,
+    order=70,
+    description="Resource recommendations from expected or observed load",
+    dashboard_links=[DashboardLink(label="Capacity", path="/capacity")],
+)

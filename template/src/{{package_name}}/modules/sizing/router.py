@@ -1,0 +1,47 @@
+"""POST /sizing: resource recommendations for every signed-in role."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import ConfigDict
+
+from ...core.db import SessionDep
+from ...core.state import SettingsDep
+from ..auth.dependencies import require_signed_in
+from .calculator import SizingInput, SizingResult, recommend
+from .observed import observed_load
+
+router = APIRouter(prefix="/sizing", tags=["sizing"], dependencies=[Depends(require_signed_in)])
+
+
+class SizingRequest(SizingInput):
+    """Expected load, or `use_observed` to start from the last week's traffic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    use_observed: bool = False
+
+
+@router.post("", response_model=SizingResult, summary="Recommend resources")
+async def size(
+    session: SessionDep, settings: SettingsDep, body: SizingRequest | None = None
+) -> SizingResult:
+    """Recommendations from the given load; observed traffic fills what is not given."""
+    body = body or SizingRequest()
+    given = body.model_dump(exclude_unset=True, exclude={"use_observed"})
+    values: dict[str, float] = {
+        "hot_retention_days": settings.retention_request_log_hot_days,
+        "cold_retention_days": settings.retention_request_log_cold_days,
+        "db_pool_size": settings.db_pool_size,
+        "db_max_overflow": settings.db_max_overflow,
+    }
+    source = "expected"
+    if body.use_observed:
+        observed = await observed_load(session)
+        if observed is not None:
+            values.update(observed)
+            source = "observed over the last 7 days"
+        else:
+            source = "typical values (no traffic recorded in the last 7 days)"
+    values.update(given)
+    return recommend(SizingInput(**values), source=source)

@@ -1,0 +1,77 @@
+"""Sizing: arithmetic, observed traffic, and the API's validation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ....core.models import utcnow
+from ...analytics.models import RequestLog
+from ..calculator import SizingInput, recommend
+
+
+def values(result: object) -> dict[str, float]:
+    return {r.key: r.value for r in result.recommendations}  # type: ignore[attr-defined]
+
+
+def test_littles_law_and_minimum_instances() -> None:
+    # 600 calls a minute of 10 s: 100 in flight, 150 with headroom, 2 instances of 75.
+    result = values(recommend(SizingInput(peak_requests_per_minute=600, average_call_seconds=10)))
+    assert result["concurrent_calls"] == 150
+    assert result["api_instances"] == 2
+    assert result["hiagent_max_concurrency"] == 75
+    assert result["postgres_max_connections"] == 2 * 20 + 20
+
+
+def test_more_load_needs_more_instances_and_storage() -> None:
+    small = values(recommend(SizingInput(peak_requests_per_minute=60)))
+    large = values(recommend(SizingInput(peak_requests_per_minute=60_000)))
+    assert large["api_instances"] > small["api_instances"]
+    assert large["database_hot_storage_gb"] > small["database_hot_storage_gb"] * 100
+
+
+async def test_api_uses_settings_and_given_values(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/v1/sizing", json={"peak_requests_per_minute": 120}, headers=viewer_headers
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["inputs"]["peak_requests_per_minute"] == 120
+    assert body["inputs"]["hot_retention_days"] == 90
+    assert all(r["reason"] for r in body["recommendations"])
+
+
+async def test_observed_traffic_fills_the_inputs(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], db_session: AsyncSession
+) -> None:
+    now = utcnow().replace(second=30)
+    for i in range(5):
+        db_session.add(
+            RequestLog(
+                correlation_id=f"c{i}",
+                endpoint="invoke",
+                status="success",
+                duration_ms=2000,
+                tokens_in=100,
+                tokens_out=50,
+                timestamp=now - timedelta(seconds=i),
+            )
+        )
+    await db_session.commit()
+    body = (
+        await client.post("/api/v1/sizing", json={"use_observed": True}, headers=viewer_headers)
+    ).json()
+    assert body["source"].startswith("observed")
+    assert body["inputs"]["average_call_seconds"] == 2.0
+    assert body["inputs"]["average_tokens_per_call"] == 150
+    assert body["inputs"]["peak_requests_per_minute"] >= 1
+
+
+async def test_bad_input_is_422(client: httpx.AsyncClient, viewer_headers: dict[str, str]) -> None:
+    for body in ({"peak_requests_per_minute": -1}, {"average_call_seconds": "slow"}, {"x": 1}):
+        response = await client.post("/api/v1/sizing", json=body, headers=viewer_headers)
+        assert response.status_code == 422, body
