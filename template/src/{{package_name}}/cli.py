@@ -15,7 +15,7 @@ from .core.db import Database, describe_database_error
 from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
 from .core.migrations import upgrade
-from .core.plugins import discover_modules
+from .core.plugins import ModuleLoadError, discover_modules
 from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
 from .core.settings import ConfigurationError, Settings, get_settings
 from .hiagent.cli import hiagent_cli
@@ -92,6 +92,20 @@ def use_emulator_if_unset(settings: Settings) -> tuple[Settings, EmulatorServer 
     os.environ["HIAGENT_APP_BASE_URL"] = server.app_base_url
     typer.echo(f"• HiAgent emulator at {server.top_endpoint} (any app key answers; see docs)")
     return load_settings(), server
+
+
+def start_module_dev_services(settings: Settings) -> Settings:
+    """Let each module start what it needs locally (e.g. embedded Redis and a worker)."""
+    started = False
+    for module in discover_modules():
+        if module.dev is None:
+            continue
+        try:
+            module.dev()
+        except Exception as exc:
+            fail(f"Starting {module.name!r} for development", str(exc), f"{PROJECT_SLUG} dev")
+        started = True
+    return load_settings() if started else settings
 
 
 def prepare_modules() -> None:
@@ -276,6 +290,7 @@ def dev(
         typer.echo(f"• Generated {', '.join(generated)} into {ENV_FILE} (git-ignored)")
     settings = use_embedded_database_if_unset(load_settings())
     settings, _emulator = use_emulator_if_unset(settings)
+    settings = start_module_dev_services(settings)
     run_migrations(settings)
     created = seed_admin(settings)
     prepare_modules()
@@ -347,6 +362,19 @@ async def _observed(settings: Settings) -> dict[str, float] | None:
         await database.dispose()
 
 
+def _add_module_commands() -> None:
+    # A broken module must not take the whole CLI down: start-up names it instead.
+    try:
+        modules = discover_modules()
+    except ModuleLoadError as exc:
+        typer.secho(f"! {exc}", fg=typer.colors.YELLOW, err=True)
+        return
+    for module in modules:
+        if module.cli is not None:
+            cli.add_typer(module.cli)
+
+
 def main() -> None:
     """Console-script entry point."""
+    _add_module_commands()
     cli()

@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import typer
 from fastapi import APIRouter, FastAPI
 from sqlmodel import SQLModel
 
@@ -49,6 +50,11 @@ class ModuleManifest:
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
     # Run by `bootstrap` and `dev` before serving: build assets, generate clients.
     prepare: Callable[[], None] | None = None
+    # Run by `dev` only: start embedded services or helper processes (stopped at exit);
+    # may set environment variables before the settings are read again.
+    dev: Callable[[], None] | None = None
+    # Commands merged into the project CLI (e.g. `worker`, `retention run`).
+    cli: typer.Typer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
