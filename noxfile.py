@@ -5,7 +5,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "none"  # the template repo's own .venv (uv sync) has the tools
-nox.options.sessions = ["lint", "render", "generated", "update"]
+nox.options.sessions = ["lint", "render", "generated", "modules", "update"]
 
 
 @nox.session
@@ -33,6 +33,12 @@ def render(session: nox.Session) -> None:
 def generated(session: nox.Session) -> None:
     """The default profile end to end: bootstrap, dev, and its own tests on PostgreSQL."""
     session.run("pytest", "tests/test_generated_project.py", *session.posargs)
+
+
+@nox.session
+def modules(session: nox.Session) -> None:
+    """add-module, check-modules, a broken module and an installed plugin, in a real product."""
+    session.run("pytest", "tests/test_modules.py", *session.posargs)
 
 
 @nox.session

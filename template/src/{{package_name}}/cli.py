@@ -15,8 +15,10 @@ from .core.db import Database, describe_database_error
 from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
 from .core.migrations import upgrade
+from .core.module_check import check_modules
 from .core.plugins import ModuleLoadError, discover_modules
 from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
+from .core.scaffold import scaffold_module
 from .core.settings import ConfigurationError, Settings, get_settings
 from .hiagent.cli import hiagent_cli
 from .hiagent.emulator import EmulatorServer
@@ -188,6 +190,7 @@ def serve(
     settings = load_settings()
     if not settings.database_url:
         fail("Starting", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} serve")
+    ensure_modules_load()
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -288,6 +291,7 @@ def dev(
     generated = ensure_env_file()
     if generated:
         typer.echo(f"• Generated {', '.join(generated)} into {ENV_FILE} (git-ignored)")
+    ensure_modules_load()
     settings = use_embedded_database_if_unset(load_settings())
     settings, _emulator = use_emulator_if_unset(settings)
     settings = start_module_dev_services(settings)
@@ -312,6 +316,42 @@ def dev(
         log_config=None,
         access_log=False,
     )
+
+
+@cli.command("add-module")
+def add_module(
+    name: Annotated[str, typer.Argument(help="Module name, e.g. billing")],
+) -> None:
+    """Scaffold a complete module: model, schemas, service, router, migration and tests."""
+    try:
+        created = scaffold_module(name)
+    except (ValueError, ModuleLoadError) as exc:
+        fail("Adding the module", str(exc))
+    root = Path.cwd()
+    for path in created:
+        shown = path.relative_to(root) if path.is_relative_to(root) else path
+        typer.echo(f"  + {shown}")
+    typer.secho(f"✓ Module {name!r} added.", fg=typer.colors.GREEN)
+    typer.echo(f"  Next: {PROJECT_SLUG} migrate, then uv run pytest -k {name}")
+
+
+@cli.command("check-modules")
+def check_modules_command() -> None:
+    """Validate every module's structure and manifest; exit 1 naming each problem."""
+    names, problems = check_modules()
+    for problem in problems:
+        typer.secho(f"✗ {problem}", fg=typer.colors.RED, err=True)
+    if problems:
+        raise typer.Exit(code=1)
+    typer.secho(f"✓ {len(names)} modules are valid: {', '.join(names)}", fg=typer.colors.GREEN)
+
+
+def ensure_modules_load() -> None:
+    """Fail start-up early, naming the broken module, instead of deep in the server."""
+    try:
+        discover_modules()
+    except ModuleLoadError as exc:
+        fail("Loading modules", str(exc), f"{PROJECT_SLUG} check-modules")
 
 
 @cli.command()
@@ -367,7 +407,9 @@ def _add_module_commands() -> None:
     try:
         modules = discover_modules()
     except ModuleLoadError as exc:
-        typer.secho(f"! {exc}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            f"! Commands of modules are unavailable: {exc}", fg=typer.colors.YELLOW, err=True
+        )
         return
     for module in modules:
         if module.cli is not None:

@@ -1,0 +1,169 @@
+"""`check-modules`: validate every module's structure and manifest, naming file and fix."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import traceback
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from fastapi import APIRouter
+from sqlmodel import SQLModel
+
+from .plugins import ENTRY_POINT_GROUP, ModuleManifest
+from .project import PACKAGE_NAME
+from .scaffold import MODULES_DIR
+
+
+@dataclass(frozen=True)
+class ModuleProblem:
+    """One problem: which module, where, what, and how to fix it."""
+
+    module: str
+    file: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.module}: {self.file}: {self.problem}\n    fix: {self.fix}"
+
+
+def _syntax_problems(name: str, folder: Path) -> list[ModuleProblem]:
+    problems = []
+    for path in sorted(folder.rglob("*.py")):
+        try:
+            ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as exc:
+            problems.append(
+                ModuleProblem(
+                    name,
+                    f"{path}:{exc.lineno}",
+                    f"does not parse: {exc.msg}",
+                    "correct the Python syntax on that line",
+                )
+            )
+    return problems
+
+
+def _manifest_problems(name: str, manifest: object, where: str) -> list[ModuleProblem]:
+    if not isinstance(manifest, ModuleManifest):
+        return [
+            ModuleProblem(
+                name,
+                where,
+                "`manifest` is missing or not a ModuleManifest",
+                "define `manifest = ModuleManifest(name=..., router=...)` in module.py",
+            )
+        ]
+    problems = []
+    if manifest.name != name:
+        problems.append(
+            ModuleProblem(
+                name,
+                where,
+                f"manifest.name is {manifest.name!r}",
+                f"set name={name!r} (it must match the folder or entry point)",
+            )
+        )
+    if manifest.router is not None and not isinstance(manifest.router, APIRouter):
+        problems.append(
+            ModuleProblem(name, where, "router is not a FastAPI APIRouter", "pass an APIRouter")
+        )
+    for model in manifest.models:
+        if not (isinstance(model, type) and issubclass(model, SQLModel)):
+            problems.append(
+                ModuleProblem(
+                    name,
+                    where,
+                    f"{model!r} in models is not a SQLModel class",
+                    "list SQLModel table classes only",
+                )
+            )
+    return problems
+
+
+def _import_problems(name: str, folder: Path) -> list[ModuleProblem]:
+    dotted = f"{PACKAGE_NAME}.modules.{name}.module"
+    try:
+        loaded = importlib.import_module(dotted)
+    except Exception as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        inside = [f for f in frames if str(folder) in f.filename] or frames[-1:]
+        where = f"{inside[-1].filename}:{inside[-1].lineno}" if inside else str(folder)
+        return [
+            ModuleProblem(
+                name,
+                where,
+                f"importing fails: {type(exc).__name__}: {exc}",
+                "fix the error at that line (run the module's tests for details)",
+            )
+        ]
+    return _manifest_problems(name, getattr(loaded, "manifest", None), str(folder / "module.py"))
+
+
+def check_builtin(name: str, folder: Path) -> list[ModuleProblem]:
+    """Problems of the module in `folder`, from structure to import."""
+    problems = []
+    if not (folder / "__init__.py").exists():
+        problems.append(
+            ModuleProblem(name, str(folder), "no __init__.py", "add an empty __init__.py")
+        )
+    if not (folder / "module.py").exists():
+        problems.append(
+            ModuleProblem(
+                name,
+                str(folder / "module.py"),
+                "is missing",
+                "add module.py defining `manifest = ModuleManifest(...)`",
+            )
+        )
+    if not (folder / "tests").is_dir():
+        problems.append(
+            ModuleProblem(
+                name,
+                str(folder / "tests"),
+                "the module has no tests",
+                f"add tests/__init__.py and tests/test_{name}.py",
+            )
+        )
+    syntax = _syntax_problems(name, folder)
+    if problems or syntax:
+        return problems + syntax
+    return _import_problems(name, folder)
+
+
+def check_plugins() -> list[ModuleProblem]:
+    """Problems of modules installed as distributions (entry points)."""
+    problems = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry.load()
+        except Exception as exc:
+            problems.append(
+                ModuleProblem(
+                    entry.name,
+                    entry.value,
+                    f"loading fails: {type(exc).__name__}: {exc}",
+                    "reinstall the plugin distribution or fix its import",
+                )
+            )
+            continue
+        manifest = getattr(loaded, "manifest", loaded)
+        problems += _manifest_problems(entry.name, manifest, f"entry point {entry.value}")
+    return problems
+
+
+def check_modules(modules_dir: Path = MODULES_DIR) -> tuple[list[str], list[ModuleProblem]]:
+    """Names of the modules checked and every problem found."""
+    names: list[str] = []
+    problems: list[ModuleProblem] = []
+    for folder in sorted(p for p in modules_dir.iterdir() if p.is_dir()):
+        if folder.name.startswith(("_", ".")) or not any(folder.glob("*.py")):
+            continue
+        names.append(folder.name)
+        problems += check_builtin(folder.name, folder)
+    names += [entry.name for entry in entry_points(group=ENTRY_POINT_GROUP)]
+    problems += check_plugins()
+    return names, problems

@@ -1,0 +1,152 @@
+"""Extensibility end to end: add-module, check-modules, a broken module, an installed plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import UV, render
+
+pytestmark = pytest.mark.slow
+PACKAGE = "acme_support"
+SLUG = "acme-support"
+
+
+def run(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    return subprocess.run(
+        [UV, "run", "--no-sync", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**base, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    destination = tmp_path_factory.mktemp("modules") / "acme"
+    result = render(destination, {"project_name": "Acme Support", "run_bootstrap": "false"})
+    assert result.returncode == 0, result.stderr
+    subprocess.run([UV, "sync", "-q"], cwd=destination, check=True, timeout=600)
+    return destination
+
+
+def openapi_paths(project: Path, env: dict[str, str] | None = None) -> list[str]:
+    code = (
+        f"import json; from {PACKAGE}.app import create_app; "
+        "print(json.dumps(sorted(create_app().openapi()['paths'])))"
+    )
+    result = run(project, "python", "-c", code, env={"APP_ENV": "dev", **(env or {})})
+    assert result.returncode == 0, result.stderr
+    paths: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return paths
+
+
+def test_add_module_gives_a_working_tested_module(project: Path) -> None:
+    added = run(project, SLUG, "add-module", "billing")
+    assert added.returncode == 0, added.stderr
+    module = project / "src" / PACKAGE / "modules" / "billing"
+    assert (module / "router.py").exists()
+    assert "/api/v1/billing" in openapi_paths(project)
+    tests = run(
+        project,
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"src/{PACKAGE}/modules/billing",
+        f"src/{PACKAGE}/core/tests/test_migrations.py",
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    lint = run(project, "ruff", "check", f"src/{PACKAGE}/modules/billing")
+    assert lint.returncode == 0, lint.stdout
+    checked = run(project, SLUG, "check-modules")
+    assert checked.returncode == 0, checked.stderr
+    assert "billing" in checked.stdout
+    again = run(project, SLUG, "add-module", "billing")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_a_broken_module_is_named_by_check_modules_and_at_start_up(project: Path) -> None:
+    added = run(project, SLUG, "add-module", "broken_one")
+    assert added.returncode == 0, added.stderr
+    router = project / "src" / PACKAGE / "modules" / "broken_one" / "router.py"
+    router.write_text(router.read_text() + "\ndef oops(:\n")
+    checked = run(project, SLUG, "check-modules")
+    assert checked.returncode == 1
+    assert "broken_one" in checked.stderr
+    assert "router.py:" in checked.stderr
+    served = run(
+        project,
+        SLUG,
+        "serve",
+        env={"APP_ENV": "dev", "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/x"},
+    )
+    assert served.returncode != 0
+    assert "broken_one" in served.stderr
+    router.unlink()
+    (router.parent / "module.py").unlink()
+    for path in sorted(router.parent.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    router.parent.rmdir()
+    for migration in (project / "src" / PACKAGE / "migrations" / "versions").glob("*broken_one*"):
+        migration.unlink()
+
+
+def test_a_plugin_distribution_is_loaded_through_its_entry_point(
+    project: Path, tmp_path: Path
+) -> None:
+    plugin = tmp_path / "acme-plugin"
+    (plugin / "acme_plugin").mkdir(parents=True)
+    (plugin / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
+        [project]
+        name = "acme-plugin"
+        version = "0.1.0"
+        [project.entry-points."{PACKAGE}.modules"]
+        hello = "acme_plugin:manifest"
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+    """)
+    )
+    (plugin / "acme_plugin" / "__init__.py").write_text(
+        textwrap.dedent(f"""
+        from fastapi import APIRouter
+        from {PACKAGE}.core.plugins import ModuleManifest
+
+        router = APIRouter(prefix="/hello", tags=["hello"])
+
+        @router.get("")
+        async def hello() -> dict[str, str]:
+            return {{"hello": "world"}}
+
+        manifest = ModuleManifest(name="hello", router=router)
+    """)
+    )
+    installed = subprocess.run(
+        [UV, "pip", "install", "-q", "-e", str(plugin)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr
+    try:
+        assert "/api/v1/hello" in openapi_paths(project)
+        checked = run(project, SLUG, "check-modules")
+        assert checked.returncode == 0, checked.stderr
+        assert "hello" in checked.stdout
+    finally:
+        subprocess.run([UV, "pip", "uninstall", "-q", "acme-plugin"], cwd=project, check=False)
