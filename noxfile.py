@@ -13,6 +13,7 @@ def lint(session: nox.Session) -> None:
     """ruff on the template repo's own Python (hooks, extensions, CLI, tests, template files)."""
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "--strict", "hiagent_template", "hooks", "extensions")
 
 
 @nox.session
@@ -25,6 +26,7 @@ def render(session: nox.Session) -> None:
         "tests/test_render.py",
         "tests/test_answers.py",
         "tests/test_style_budget.py",
+        "tests/test_template_cli.py",
         *session.posargs,
     )
 

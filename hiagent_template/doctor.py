@@ -93,8 +93,8 @@ def check_redis() -> CheckResult:
     sentinels = os.environ.get("REDIS_SENTINELS")
     if sentinels:
         first = sentinels.split(",")[0].strip()
-        host, _, port = first.rpartition(":")
-        problem = _reachable(host or first, int(port or 26379))
+        sentinel_host, _, sentinel_port = first.rpartition(":")
+        problem = _reachable(sentinel_host or first, int(sentinel_port or 26379))
         if problem is None:
             return CheckResult("Redis", "ok", f"sentinel {first} answers")
         return CheckResult(
@@ -104,15 +104,15 @@ def check_redis() -> CheckResult:
             "start the sentinels or correct REDIS_SENTINELS",
         )
     host = os.environ.get("REDIS_HOST", "127.0.0.1")
-    port = int(os.environ.get("REDIS_PORT", "6379"))
-    problem = _reachable(host, port)
+    port_number = int(os.environ.get("REDIS_PORT", "6379"))
+    problem = _reachable(host, port_number)
     if problem is None:
-        return CheckResult("Redis", "ok", f"{host}:{port} answers")
+        return CheckResult("Redis", "ok", f"{host}:{port_number} answers")
     verdict: Verdict = "fail" if "REDIS_HOST" in os.environ else "warn"
     return CheckResult(
         "Redis",
         verdict,
-        f"{host}:{port}: {problem}",
+        f"{host}:{port_number}: {problem}",
         "start Redis, set REDIS_HOST/REDIS_PORT, or let `dev` embed one",
     )
 
