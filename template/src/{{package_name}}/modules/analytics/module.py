@@ -1,8 +1,16 @@
 """Manifest of the analytics module."""
 
-from ...core.plugins import ModuleManifest
-from .models import RequestLog
+from ...core.plugins import DashboardLink, ModuleManifest
+from .lifespan import run_request_recorder
+from .models import RequestLog, RequestLogRollup
+from .router import router
 
 manifest = ModuleManifest(
-    name="analytics", models=[RequestLog], order=30, description="Request log and usage"
+    name="analytics",
+    router=router,
+    models=[RequestLog, RequestLogRollup],
+    order=30,
+    description="Request log, usage roll-ups and analytics",
+    dashboard_links=[DashboardLink(label="Analytics", path="/analytics")],
+    lifespan=run_request_recorder,
 )

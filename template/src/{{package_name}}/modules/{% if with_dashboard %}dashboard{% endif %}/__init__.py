@@ -1,0 +1,1 @@
+"""The dashboard: its build (Node), its static serving and its typed API client."""
