@@ -5,7 +5,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "none"  # the template repo's own .venv (uv sync) has the tools
-nox.options.sessions = ["lint", "render", "generated", "modules", "update"]
+nox.options.sessions = ["lint", "render", "generated", "modules", "update", "deploy"]
 
 
 @nox.session
@@ -47,3 +47,27 @@ def modules(session: nox.Session) -> None:
 def update(session: nox.Session) -> None:
     """`copier update` from one template version to the next."""
     session.run("pytest", "tests/test_update.py", *session.posargs)
+
+
+@nox.session
+def bench_analytics(session: nox.Session) -> None:
+    """Analytics at 10 million request-log rows: API latency, and the same from raw rows."""
+    session.run("python", "bench/analytics_scale.py", *session.posargs)
+
+
+@nox.session
+def deploy(session: nox.Session) -> None:
+    """Dockerfile, compose, Helm chart and on-prem scripts of every profile, without Docker."""
+    session.run("pytest", "tests/test_deploy.py", *session.posargs)
+
+
+@nox.session
+def dashboard(session: nox.Session) -> None:
+    """The dashboard: toggle and copy checks; then bootstrap, Vitest and Playwright (Chromium)."""
+    session.run("pytest", "tests/test_dashboard.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Latency the gateway adds to a HiAgent call over the bare SDK (loopback, about 2 min)."""
+    session.run("python", "bench/gateway_overhead.py", *session.posargs)
