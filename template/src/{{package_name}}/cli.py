@@ -234,7 +234,8 @@ def bootstrap() -> None:
     prepare_modules()
     if created:
         typer.secho("✓ Admin created. Sign in with:", fg=typer.colors.GREEN)
-        print_login(settings, show_password=True)
+        # Outside dev the operator supplied the password: never echo it into deployment logs.
+        print_login(settings, show_password=settings.is_dev)
     else:
         typer.secho(
             f"✓ Admin {settings.hiagent_admin_username!r} already exists", fg=typer.colors.GREEN
