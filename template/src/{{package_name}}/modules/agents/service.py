@@ -53,7 +53,8 @@ async def config_names(session: AsyncSession) -> list[str]:
 async def find_config(session: AsyncSession, name_or_id: str) -> AgentConfig:
     """Look a configuration up by name (case-insensitive) or id; 404 lists the names."""
     config: AgentConfig | None = None
-    if name_or_id.isdigit():
+    # Ids are 32-bit: a longer run of digits can only be a name (and must not overflow).
+    if name_or_id.isdigit() and int(name_or_id) < 2**31:
         config = await session.get(AgentConfig, int(name_or_id))
     if config is None:
         result = await session.exec(

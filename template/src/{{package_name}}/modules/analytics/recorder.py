@@ -15,11 +15,12 @@ transaction. Nothing is dropped silently:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,6 @@ WRITE_FAILURES = Counter(
 BUFFERED = Gauge("request_log_buffered", "Request-log records waiting in memory.")
 
 _INT32_MAX = 2**31 - 1
-_TEXT_LIMITS = {
-    "correlation_id": 64,
-    "endpoint": 255,
-    "user_id": 254,
-    "status": 32,
-    "error_type": 64,
-    "conversation_id": 255,
-}
 # SQLSTATE classes worth retrying: connection, transaction rollback, resources, operator.
 _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "55", "57", "58"})
 _FOREIGN_KEY_VIOLATION = "23503"  # a configuration deleted meanwhile: the retry drops the id
@@ -80,13 +73,14 @@ class CallRecord:
 
 _COLUMNS = tuple(field.name for field in fields(CallRecord))
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in _COLUMNS)
-_INTEGERS = {"agent_config_id", "duration_ms", "tokens_in", "tokens_out"}
-_ARRAYS = ", ".join(
-    f"CAST(:{name} AS {'integer' if name in _INTEGERS else 'varchar'}[])"
-    if name != "timestamp"
-    else "CAST(:timestamp AS timestamptz[])"
-    for name in _COLUMNS
-)
+_SQL_TYPES = {
+    "agent_config_id": "integer",
+    "duration_ms": "integer",
+    "tokens_in": "integer",
+    "tokens_out": "integer",
+    "timestamp": "timestamptz",
+}
+_ARRAYS = ", ".join(f"CAST(:{name} AS {_SQL_TYPES.get(name, 'varchar')}[])" for name in _COLUMNS)
 # The batch arrives as one array per column; configurations deleted meanwhile become NULL.
 _INSERT_CTES = f"""
     incoming AS (
@@ -98,7 +92,7 @@ _INSERT_CTES = f"""
         FROM incoming AS v LEFT JOIN agent_configs AS a ON a.id = v.agent_config_id
         RETURNING agent_config_id, status, duration_ms, tokens_in, tokens_out, "timestamp"
     ),
-"""
+"""  # noqa: S608 - only constant column names are interpolated
 WRITE_BATCH = text(rollup_upsert_sql("inserted", leading_ctes=_INSERT_CTES))
 
 
@@ -111,6 +105,18 @@ def _is_transient(exc: BaseException) -> bool:
             return isinstance(exc, OperationalError | InterfaceError)
         return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate == _FOREIGN_KEY_VIOLATION
     return isinstance(exc, OSError | TimeoutError)
+
+
+def _text(value: str, limit: int) -> str:
+    cleaned = value if type(value) is str else str(value)
+    if "\x00" in cleaned:  # PostgreSQL text cannot hold NUL
+        cleaned = cleaned.replace("\x00", "")
+    return cleaned if len(cleaned) <= limit else cleaned[:limit]
+
+
+def _count(value: int) -> int:
+    number = int(value)
+    return number if 0 <= number <= _INT32_MAX else min(max(number, 0), _INT32_MAX)
 
 
 def _to_json(record: CallRecord) -> dict[str, Any]:
@@ -177,21 +183,22 @@ class RequestRecorder:
 
     def _clean(self, record: CallRecord) -> CallRecord:
         # Make every value fit its column, so no record can poison a batch.
-        texts = {
-            name: str(value).replace("\x00", "")[:limit]
-            for name, limit in _TEXT_LIMITS.items()
-            if (value := getattr(record, name)) is not None
-        }
         agent = record.agent_config_id
         moment = record.timestamp
-        return replace(
-            record,
-            **texts,
-            query=str(record.query).replace("\x00", "")[: self._settings.query_max_chars],
+        return CallRecord(
+            correlation_id=_text(record.correlation_id, 64),
+            endpoint=_text(record.endpoint, 255),
             agent_config_id=agent if agent is not None and 0 < agent <= _INT32_MAX else None,
-            duration_ms=min(max(int(record.duration_ms), 0), _INT32_MAX),
-            tokens_in=min(max(int(record.tokens_in), 0), _INT32_MAX),
-            tokens_out=min(max(int(record.tokens_out), 0), _INT32_MAX),
+            user_id=_text(record.user_id, 254),
+            query=_text(record.query, self._settings.query_max_chars),
+            status=_text(record.status, 32),
+            error_type=None if record.error_type is None else _text(record.error_type, 64),
+            duration_ms=_count(record.duration_ms),
+            tokens_in=_count(record.tokens_in),
+            tokens_out=_count(record.tokens_out),
+            conversation_id=(
+                None if record.conversation_id is None else _text(record.conversation_id, 255)
+            ),
             timestamp=moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment,
         )
 
@@ -227,6 +234,7 @@ class RequestRecorder:
         self._replay_files = await asyncio.to_thread(claim_spill_files, self._settings.spill_dir)
         if self._replay_files:
             logger.info("replaying {} request-log spill file(s)", len(self._replay_files))
+            self._wake.set()
         self._task = asyncio.create_task(self._run(), name="request-recorder")
 
     async def stop(self) -> None:
@@ -239,6 +247,12 @@ class RequestRecorder:
         self._wake.set()
         if self._task is not None:
             await self._task
+        # Never started (or ended early): whatever is left goes to disk, not to waste.
+        leftover = self._take(len(self._buffer))
+        if leftover:
+            self._spill_batch(leftover, "the recorder stopped before writing them")
+            self._finish(len(leftover))
+        self._spill.close()
         BUFFERED.set(0)
 
     async def flush(self) -> None:
@@ -267,22 +281,18 @@ class RequestRecorder:
             waiting.append(self._oldest_in_flight)
         return min([*waiting, datetime.now(UTC)])
 
-    async def wait_for_progress(self, timeout: float) -> None:
-        """Return after the next batch is handled, or after `timeout` seconds."""
-        try:
-            await asyncio.wait_for(self._progress.wait(), timeout)
-        except TimeoutError:
-            return
+    async def wait_for_progress(self, within_s: float) -> None:
+        """Return after the next batch is handled, or after `within_s` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), within_s)
 
     # --- the background writer ------------------------------------------------------------
 
     async def _run(self) -> None:
         interval = self._settings.flush_interval_ms / 1000
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self._drain()
@@ -357,25 +367,24 @@ class RequestRecorder:
                 self._spill_batch([record], f"the database refused it ({exc})")
 
     def _spill_batch(self, batch: list[CallRecord], reason: str) -> None:
-        rows = [_to_json(record) for record in batch]
+        self._spill_rows([_to_json(record) for record in batch], reason)
+
+    def _spill_rows(self, rows: list[dict[str, Any]], reason: str) -> None:
         try:
             written = self._spill.write(rows)
         except OSError:
+            # The last place left: the log, with the data.
             logger.opt(exception=True).error(
                 "request-log records could not be written or spilled; here they are: {}", rows
             )
             return
         RECORDS.labels("spilled").inc(written)
-        logger.error(
-            "{} request-log records spilled to {}: {}", written, self._spill.path, reason
-        )
+        logger.error("{} request-log records spilled to {}: {}", written, self._spill.path, reason)
 
     async def _pause(self, seconds: float) -> None:
         # Sleeps, but a shutdown ends the pause so the deadline is honoured.
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop_requested.wait(), seconds)
-        except TimeoutError:
-            return
 
     # --- replay of spill files ------------------------------------------------------------
 
@@ -397,9 +406,12 @@ class RequestRecorder:
     def _release_replay(self) -> None:
         # Stopped mid-replay: what is left goes back to disk for the next start.
         if self._replaying is not None:
-            self._spill.write(self._replaying)
+            self._spill_rows(list(self._replaying), "the replay was cut short by a shutdown")
             self._replaying = None
             self._replay_files.pop(0).unlink(missing_ok=True)
         for path in self._replay_files:
-            path.rename(path.with_suffix(PENDING_SUFFIX))
+            try:
+                path.rename(path.with_suffix(PENDING_SUFFIX))
+            except OSError:
+                logger.opt(exception=True).error("could not give back spill file {}", path)
         self._replay_files = []

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.db import DatabaseDep, SessionDep
+from ...core.errors import InvalidRequestError
 from ..agents.service import find_config
 from ..auth.dependencies import AnyRoleUser
 from .dependencies import RequestRecorderDep
@@ -35,6 +36,7 @@ from .service import (
 )
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
+MAX_ID = 2**31 - 1  # agent configuration ids are PostgreSQL integers
 
 AgentParam = Annotated[
     str | None,
@@ -48,8 +50,12 @@ EndParam = Annotated[datetime | None, Query(description="ISO 8601, exclusive. De
 
 
 async def _agent_id(session: AsyncSession, agent: str | None) -> int | None:
+    if agent is None:
+        return None
+    if agent.isdigit() and int(agent) > MAX_ID:
+        raise InvalidRequestError(f"`agent` {agent} is neither a name nor an id.", field="agent")
     # 404 listing the available names when nothing matches.
-    return None if agent is None else (await find_config(session, agent)).id
+    return (await find_config(session, agent)).id
 
 
 async def _usage_filter(
@@ -169,7 +175,9 @@ async def live(
     # The signed-in check used a pooled connection: give it back before streaming for long.
     await session.close()
     return StreamingResponse(
-        live_events(request, database, recorder, view, interval_s=interval_s, max_events=max_events),
+        live_events(
+            request, database, recorder, view, interval_s=interval_s, max_events=max_events
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, tuple_
 from sqlalchemy.dialects.postgresql import array
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,16 +78,17 @@ class Usage:
     histogram: list[int] = field(default_factory=lambda: [0] * BUCKET_COUNT)
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Usage:
-        """A usage from the columns of `_usage_columns()`."""
+    def from_columns(cls, values: Sequence[Any]) -> Usage:
+        """A usage from the values of `_usage_columns()`, in order."""
+        requests, errors, tokens_in, tokens_out, duration_sum, duration_max, histogram = values
         return cls(
-            requests=int(row.requests),
-            errors=int(row.errors),
-            tokens_in=int(row.tokens_in),
-            tokens_out=int(row.tokens_out),
-            duration_ms_sum=int(row.duration_ms_sum),
-            duration_ms_max=int(row.duration_ms_max),
-            histogram=[int(count) for count in row.latency_histogram],
+            requests=int(requests),
+            errors=int(errors),
+            tokens_in=int(tokens_in),
+            tokens_out=int(tokens_out),
+            duration_ms_sum=int(duration_sum),
+            duration_ms_max=int(duration_max),
+            histogram=[int(count) for count in histogram],
         )
 
     def add(self, other: Usage) -> None:
@@ -126,16 +127,14 @@ def _usage_columns() -> list[Any]:
     histogram = col(RequestLogRollup.latency_histogram)
     return [
         requests.label("requests"),
-        func.coalesce(
-            requests.filter(col(RequestLogRollup.status).not_in(NOT_ERRORS)), 0
-        ).label("errors"),
+        func.coalesce(requests.filter(col(RequestLogRollup.status).not_in(NOT_ERRORS)), 0).label(
+            "errors"
+        ),
         func.sum(col(RequestLogRollup.tokens_in)).label("tokens_in"),
         func.sum(col(RequestLogRollup.tokens_out)).label("tokens_out"),
         func.sum(col(RequestLogRollup.duration_ms_sum)).label("duration_ms_sum"),
         func.max(col(RequestLogRollup.duration_ms_max)).label("duration_ms_max"),
-        array([func.sum(histogram[i + 1]) for i in range(BUCKET_COUNT)]).label(
-            "latency_histogram"
-        ),
+        array([func.sum(histogram[i + 1]) for i in range(BUCKET_COUNT)]).label("latency_histogram"),
     ]
 
 
@@ -193,11 +192,11 @@ async def usage_breakdown(session: AsyncSession, usage: UsageFilter) -> UsageBre
         .group_by(col(RequestLogRollup.agent_config_id), col(RequestLogRollup.status))
     )
     breakdown = UsageBreakdown(Usage(), {}, {})
-    for row in result.all():
-        part = Usage.from_row(row)
+    for agent_id, status, *values in result.all():
+        part = Usage.from_columns(values)
         breakdown.total.add(part)
-        breakdown.by_status[row.status] = breakdown.by_status.get(row.status, 0) + part.requests
-        breakdown.by_agent.setdefault(row.agent_config_id, Usage()).add(part)
+        breakdown.by_status[status] = breakdown.by_status.get(status, 0) + part.requests
+        breakdown.by_agent.setdefault(agent_id, Usage()).add(part)
     return breakdown
 
 
@@ -244,7 +243,7 @@ async def time_series(
             .where(*_rollup_conditions(usage, grains))
             .group_by(bucket)
         )
-        found = {as_utc(row.bucket): Usage.from_row(row) for row in result.all()}
+        found = {as_utc(start): Usage.from_columns(values) for start, *values in result.all()}
     points = []
     moment = floor_to(usage.start, interval)
     while moment < usage.end:
@@ -288,6 +287,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         moment, row_id = as_utc(datetime.fromisoformat(data["t"])), int(data["id"])
+        if not 0 < row_id < 2**63:
+            raise ValueError("row id out of range")
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
         raise InvalidRequestError(
             "`cursor` is not valid: pass the `next_cursor` of a previous page.", field="cursor"
@@ -317,9 +318,7 @@ async def list_requests(
         query = query.where(tuple_(timestamp, row_id) < tuple_(*decode_cursor(cursor)))
     result = await session.exec(query.order_by(timestamp.desc(), row_id.desc()).limit(limit + 1))
     rows = result.all()
-    items = [
-        RequestLogItem(**log.model_dump(), agent_name=name) for log, name in rows[:limit]
-    ]
+    items = [RequestLogItem(**log.model_dump(), agent_name=name) for log, name in rows[:limit]]
     last = rows[limit - 1][0] if len(rows) > limit else None
     next_cursor = encode_cursor(last.timestamp, last.id) if last and last.id else None
     return items, next_cursor
