@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "none"  # the template repo's own .venv (uv sync) has the tools
-nox.options.sessions = ["lint", "render", "generated", "modules", "update", "deploy"]
+nox.options.sessions = ["lint", "render", "generated", "modules", "update", "deploy", "dashboard"]
 
 
 @nox.session
@@ -71,3 +75,48 @@ def dashboard(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Latency the gateway adds to a HiAgent call over the bare SDK (loopback, about 2 min)."""
     session.run("python", "bench/gateway_overhead.py", *session.posargs)
+
+
+@nox.session(name="no_worker")
+def no_worker(session: nox.Session) -> None:
+    """The worker-off profile: no Dramatiq or Redis anywhere, and its own tests pass."""
+    session.run("pytest", "tests/test_worker_profile.py", *session.posargs)
+
+
+@nox.session(name="dashboard-client")
+def dashboard_client(session: nox.Session) -> None:
+    """Regenerate the dashboard's typed API client from the template's API; commit the result."""
+    repo = Path.cwd()
+    target = repo / "template" / "{% if with_dashboard %}dashboard{% endif %}"
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch) / "client"
+        session.run(
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            "--quiet",
+            "--data=package_name=client_source",
+            "--data=run_bootstrap=false",
+            str(repo),
+            str(project),
+        )
+        with session.chdir(project / "dashboard"):
+            session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+        with session.chdir(project):
+            session.run("uv", "sync", "-q", external=True, env={"VIRTUAL_ENV": ""})
+            session.run(
+                "uv",
+                "run",
+                "--no-sync",
+                "python",
+                "-m",
+                "client_source.modules.dashboard",
+                "client",
+                external=True,
+                env={"VIRTUAL_ENV": ""},
+            )
+        for name in ("openapi.json", "src/api/schema.d.ts"):
+            shutil.copyfile(project / "dashboard" / name, target / name)
+    session.log("Updated dashboard/openapi.json and dashboard/src/api/schema.d.ts in the template")

@@ -21,11 +21,13 @@ UNRENDERED = re.compile(
 )
 
 
+# Made by the tools run on the project (mypy's cache holds third-party code), not rendered.
+NOT_RENDERED = frozenset({".git", ".venv", ".mypy_cache"})
+
+
 def project_files(project: Path) -> list[Path]:
     return [
-        path
-        for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.parts and ".venv" not in path.parts
+        path for path in project.rglob("*") if path.is_file() and not NOT_RENDERED & set(path.parts)
     ]
 
 

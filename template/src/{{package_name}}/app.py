@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from .core.db import Database, describe_database_error
 from .core.errors import install_error_handlers
+from .core.events.bus import EventBus
 from .core.health import ReadinessCheck
 from .core.health import router as health_router
 from .core.logging import configure_logging
@@ -52,9 +53,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     database = Database(settings.database_url, settings)
     app.state.database = database
+    modules: list[ModuleManifest] = app.state.modules
+    app.state.event_bus = EventBus(app, database, [s for m in modules for s in m.subscriptions])
     try:
         async with AsyncExitStack() as stack:
-            for module in app.state.modules:
+            # Started first and stopped last, so modules may publish while starting or stopping.
+            await stack.enter_async_context(app.state.event_bus.running())
+            for module in modules:
                 if module.lifespan is not None:
                     await stack.enter_async_context(module.lifespan(app))
             yield

@@ -97,7 +97,7 @@ def use_emulator_if_unset(settings: Settings) -> tuple[Settings, EmulatorServer 
 
 
 def start_module_dev_services(settings: Settings) -> Settings:
-    """Let each module start what it needs locally (e.g. embedded Redis and a worker)."""
+    """Let each module start what it needs locally (embedded services, helper processes)."""
     started = False
     for module in discover_modules():
         if module.dev is None:

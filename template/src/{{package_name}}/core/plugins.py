@@ -20,6 +20,7 @@ import typer
 from fastapi import APIRouter, FastAPI
 from sqlmodel import SQLModel
 
+from .events.bus import Subscription
 from .project import PACKAGE_NAME
 
 ENTRY_POINT_GROUP = f"{PACKAGE_NAME}.modules"
@@ -55,6 +56,8 @@ class ModuleManifest:
     dev: Callable[[], None] | None = None
     # Commands merged into the project CLI (e.g. `worker`, `retention run`).
     cli: typer.Typer | None = None
+    # Event handlers made with `@subscribe(EventType)`; delivered by the event bus.
+    subscriptions: Sequence[Subscription[Any]] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -25,6 +25,7 @@ POLICY: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", r"^/api/v1/(analytics|runbooks|tasks)", EVERYONE),
     ("POST", r"^/api/v1/sizing$", EVERYONE),
     ("POST", r"^/api/v1/(agents|workflows|retrievers|tools)/", EVERYONE),
+    ("GET", r"^/api/v1/workflows/", EVERYONE),
 ]
 
 

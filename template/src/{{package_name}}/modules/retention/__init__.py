@@ -1,0 +1,1 @@
+"""Data retention (blueprint Appendix D): archive the request log, delete what has expired."""

@@ -1,0 +1,30 @@
+"""Retention settings beyond the blueprint's three windows (which live in the core settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ...core.settings import AppEnv, Settings
+
+
+class RetentionSettings(BaseSettings):
+    """How retention runs: `RETENTION_*` variables (and `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETENTION_", env_file=".env", extra="ignore", case_sensitive=False
+    )
+
+    # Agent test runs are kept this long (blueprint data model: 30 days).
+    test_run_days: int = Field(default=30, ge=1)
+    # Rows moved or deleted per transaction: small enough to never hold locks for long.
+    batch_size: int = Field(default=5000, ge=1)
+    # The daily run: one instance runs it (an advisory lock), once per interval.
+    schedule: bool = True
+    interval_hours: float = Field(default=24.0, gt=0)
+    check_every_s: float = Field(default=3600.0, gt=0)
+    first_check_after_s: float = Field(default=60.0, ge=0)
+
+    def scheduled(self, settings: Settings) -> bool:
+        """Whether this process schedules runs; tests (APP_ENV=test) call them directly."""
+        return self.schedule and settings.app_env is not AppEnv.TEST

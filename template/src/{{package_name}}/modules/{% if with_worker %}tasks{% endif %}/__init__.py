@@ -1,0 +1,1 @@
+"""Background agent and workflow runs: submit, follow, read the result."""
