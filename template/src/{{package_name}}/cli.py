@@ -300,6 +300,8 @@ def dev(
     created = seed_admin(settings)
     prepare_modules()
     typer.secho(f"✓ {PROJECT_NAME} is starting", fg=typer.colors.GREEN)
+    if any(module.name == "dashboard" for module in discover_modules()):
+        typer.echo(f"• Dashboard:     http://{host}:{port}/")
     typer.echo(f"• API:           http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
     typer.echo(f"• Health:        http://{host}:{port}/health/ready")
     typer.echo(f"• HiAgent:       {settings.hiagent_app_base_url}")
