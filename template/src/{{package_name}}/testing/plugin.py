@@ -116,6 +116,10 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         if recorder is not None:
             # Calls recorded by this test must not land in the next test's tables.
             await recorder.flush()
+        gateway = getattr(application.state, "gateway", None)
+        if gateway is not None:
+            # Breakers, limits and remembered configurations start fresh for every test.
+            gateway.reset()
         await truncate_all(application.state.database.engine)
 
 

@@ -21,6 +21,8 @@ POLICY: list[tuple[str, str, frozenset[Role]]] = [
     (".*", r"^/api/v1/users", ADMIN),
     ("GET", r"^/api/v1/agent-configs", EVERYONE),
     (".*", r"^/api/v1/agent-configs", CONFIGURE),
+    ("GET", r"^/api/v1/tickets", EVERYONE),
+    ("POST", r"^/api/v1/tickets", CONFIGURE),
     ("GET", r"^/api/v1/auth/me$", EVERYONE),
     ("GET", r"^/api/v1/(analytics|runbooks|tasks)", EVERYONE),
     ("POST", r"^/api/v1/sizing$", EVERYONE),

@@ -1,0 +1,15 @@
+"""Manifest of the tickets example module."""
+
+from ...core.plugins import ModuleManifest
+from .handlers import triage_new_ticket
+from .models import SupportTicket
+from .router import router
+
+manifest = ModuleManifest(
+    name="tickets",
+    router=router,
+    models=[SupportTicket],
+    order=110,
+    description="Example: support tickets triaged by a HiAgent agent",
+    subscriptions=[triage_new_ticket],
+)

@@ -1,0 +1,55 @@
+"""Bodies of the tickets API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .models import TicketPriority, TicketStatus
+
+CATEGORIES = ("billing", "technical", "account", "other")
+
+
+class TicketCreate(BaseModel):
+    """A new ticket; triage starts in the background."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=10_000)
+    customer_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)
+
+
+class TicketRead(BaseModel):
+    """A ticket with its triage result."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    subject: str
+    body: str
+    customer_email: str | None
+    status: TicketStatus
+    category: str | None
+    priority: TicketPriority | None
+    summary: str | None
+    triage_error: str | None
+    triaged_by_agent: str | None
+    created_at: datetime
+    triaged_at: datetime | None
+
+
+class TicketPage(BaseModel):
+    """Tickets, newest first."""
+
+    items: list[TicketRead]
+    total: int
+
+
+class Triage(BaseModel):
+    """What the agent must answer (as JSON)."""
+
+    category: str = "other"
+    priority: TicketPriority = TicketPriority.NORMAL
+    summary: str = Field(default="", max_length=1000)
