@@ -9,7 +9,16 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "none"  # the template repo's own .venv (uv sync) has the tools
-nox.options.sessions = ["lint", "render", "generated", "modules", "update", "deploy", "dashboard"]
+nox.options.sessions = [
+    "lint",
+    "render",
+    "generated",
+    "no_worker",
+    "modules",
+    "update",
+    "deploy",
+    "dashboard",
+]
 
 
 @nox.session
@@ -73,7 +82,7 @@ def dashboard(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Latency the gateway adds to a HiAgent call over the bare SDK (loopback, about 2 min)."""
+    """Latency the gateway adds to a HiAgent call over the bare SDK (loopback, about 4 min)."""
     session.run("python", "bench/gateway_overhead.py", *session.posargs)
 
 

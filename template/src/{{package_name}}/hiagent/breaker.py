@@ -85,6 +85,13 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return self._state
 
+    def check(self) -> None:
+        """Raise `HiAgentCallError(CIRCUIT_OPEN)` while open, without taking the trial call."""
+        if self._state is BreakerState.OPEN:
+            remaining = self._open_until - self._clock()
+            if remaining > 0:
+                raise self._refusal(math.ceil(remaining))
+
     def before_call(self) -> bool:
         """Admit a call or raise `HiAgentCallError(CIRCUIT_OPEN)`; True for the trial call."""
         if self._state is BreakerState.CLOSED:
@@ -148,7 +155,6 @@ class CircuitBreaker:
             f"Calls to {self.name!r} are paused after repeated failures; "
             f"try again in {retry_after_s} s",
             retry_after_s=retry_after_s,
-            reached_server=False,
         )
 
     def _forget_before(self, cutoff: float) -> None:

@@ -10,6 +10,8 @@ the circuit breaker.
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -36,6 +38,7 @@ class ErrorType(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     BUSY = "busy"
     NOT_CONFIGURED = "not_configured"
+    INTERNAL = "internal"
 
 
 # Failures that say HiAgent is unhealthy; an answer HiAgent chose to give (4xx, a failed agent
@@ -50,8 +53,7 @@ class HiAgentCallError(Exception):
     """A call to HiAgent failed; `message` says why in plain words.
 
     `status` is HiAgent's HTTP status when it answered with one; `retry_after_s` is its
-    `Retry-After`, or ours for rejections (open circuit, full queue); `reached_server` is False
-    only when nothing was sent, so a retry cannot duplicate anything.
+    `Retry-After`, or ours for refusals (open circuit, full queue).
     """
 
     def __init__(
@@ -61,7 +63,6 @@ class HiAgentCallError(Exception):
         *,
         status: int | None = None,
         retry_after_s: float | None = None,
-        reached_server: bool = True,
         details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
@@ -69,7 +70,6 @@ class HiAgentCallError(Exception):
         self.message = message
         self.status = status
         self.retry_after_s = retry_after_s
-        self.reached_server = reached_server
         self.details = details or {}
 
     @property
@@ -80,11 +80,13 @@ class HiAgentCallError(Exception):
         return self.error_type in _BREAKER_FAILURES
 
     def retryable(self, *, idempotent: bool) -> bool:
-        """Whether the same call may be sent again (never duplicating a chat or a run)."""
-        if not self.reached_server or self.error_type is ErrorType.RATE_LIMITED:
+        """Whether the same call may be sent again (never duplicating a chat or a run).
+
+        Safe for any call: nothing was sent (connect), or HiAgent refused before doing any
+        work (429, 503). Otherwise only reads are sent again, after a timeout or a 5xx.
+        """
+        if self.error_type in (ErrorType.CONNECT, ErrorType.RATE_LIMITED) or self.status == 503:
             return True
-        if self.status == 503:
-            return True  # HiAgent refused before doing any work
         if not idempotent:
             return False
         return self.error_type is ErrorType.TIMEOUT or (
@@ -99,14 +101,11 @@ def classify(exc: BaseException, action: str) -> HiAgentCallError | None:
     if isinstance(exc, httpx.HTTPStatusError):
         return _from_status(exc.response, action)
     if isinstance(exc, httpx.ConnectError):
-        return HiAgentCallError(
-            ErrorType.CONNECT, _connect_problem(exc, action), reached_server=False
-        )
+        return HiAgentCallError(ErrorType.CONNECT, _connect_problem(exc, action))
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return HiAgentCallError(
             ErrorType.CONNECT,
             f"HiAgent did not accept a connection in time ({action})",
-            reached_server=False,
         )
     if isinstance(exc, httpx.TimeoutException):
         return HiAgentCallError(ErrorType.TIMEOUT, f"HiAgent did not answer in time ({action})")
@@ -135,7 +134,9 @@ def check_answer(result: Any, action: str) -> Any:
     error = result.response_metadata.error if result.response_metadata else None
     if error is None:
         raise HiAgentCallError(
-            ErrorType.UPSTREAM, f"HiAgent answered {action} with an error without details", status=200
+            ErrorType.UPSTREAM,
+            f"HiAgent answered {action} with an error without details",
+            status=200,
         )
     kind = ErrorType.AUTH if _mentions_auth(error.code) else ErrorType.UPSTREAM
     raise HiAgentCallError(
@@ -152,15 +153,23 @@ def _mentions_auth(code: str) -> bool:
 
 
 def _connect_problem(exc: httpx.ConnectError, action: str) -> str:
-    text = str(exc)
     host = exc.request.url.netloc.decode() if _has_request(exc) else "HiAgent"
-    if "Name or service not known" in text or "nodename nor servname" in text:
+    causes = list(_causes(exc))
+    text = " ".join(str(cause) for cause in causes)
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
         return f"the HiAgent host {host} cannot be found (check the endpoint variables)"
-    if "Temporary failure in name resolution" in text:
-        return f"the name of the HiAgent host {host} cannot be resolved right now"
-    if "refused" in text.lower() or "Connect call failed" in text:
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
         return f"HiAgent at {host} refused the connection ({action})"
     return f"HiAgent at {host} cannot be reached ({action}): {text or type(exc).__name__}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    found: BaseException | None = exc
+    for _ in range(10):  # the chain is short; the bound only guards against a cycle
+        if found is None:
+            return
+        yield found
+        found = found.__cause__ or found.__context__
 
 
 def _has_request(exc: httpx.RequestError) -> bool:

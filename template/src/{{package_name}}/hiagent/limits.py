@@ -52,5 +52,4 @@ class SlotLimiter:
             f"Too many calls to {self.name} at once ({self.capacity} allowed; {why}); "
             f"try again in {self.retry_after_s} s",
             retry_after_s=self.retry_after_s,
-            reached_server=False,
         )

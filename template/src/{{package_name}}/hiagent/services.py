@@ -20,9 +20,13 @@ from hiagent_api.chat import ChatService
 from hiagent_api.knowledgebase import KnowledgebaseService
 from hiagent_api.tool import ToolService
 from hiagent_api.workflow import WorkflowService
+from pydantic import SecretStr
 
 from ..core.settings import Settings, endpoint_problems
 from .settings import HiAgentSettings
+
+# Below the usual 5 s keep-alive of servers, so we never reuse a connection they just closed.
+_KEEPALIVE_EXPIRY_S = 4.0
 
 
 class HiAgentNotConfiguredError(RuntimeError):
@@ -77,7 +81,9 @@ def configuration_problems(settings: Settings) -> list[str]:
         )
         if not value
     ]
-    return problems + endpoint_problems(settings.hiagent_top_endpoint, settings.hiagent_app_base_url)
+    return problems + endpoint_problems(
+        settings.hiagent_top_endpoint, settings.hiagent_app_base_url
+    )
 
 
 async def _raise_for_status(response: httpx.Response) -> None:
@@ -113,10 +119,12 @@ async def open_services(
     problems = configuration_problems(settings)
     if problems:
         raise HiAgentNotConfiguredError(problems)
-    assert settings.hiagent_top_endpoint and settings.hiagent_app_base_url
+    assert settings.hiagent_top_endpoint
+    assert settings.hiagent_app_base_url
     limits = httpx.Limits(
         max_connections=options.max_connections,
         max_keepalive_connections=options.max_keepalive_connections,
+        keepalive_expiry=_KEEPALIVE_EXPIRY_S,
     )
     async_client = httpx.AsyncClient(
         timeout=_timeouts(options),
@@ -131,7 +139,9 @@ async def open_services(
     services: list[Any] = []
     try:
         for factory in (_Chat, _Workflow, _Knowledgebase, _Tool):
-            service = factory(endpoint=settings.hiagent_top_endpoint, region=settings.hiagent_region)
+            service = factory(
+                endpoint=settings.hiagent_top_endpoint, region=settings.hiagent_region
+            )
             services.append(service)
             await _adopt_clients(service, async_client, sync_client)
             service.set_ak(_secret(settings.volc_accesskey))
@@ -151,7 +161,7 @@ async def open_services(
         )
     finally:
         await async_client.aclose()
-        sync_client.close()
+        sync_client.close()  # noqa: ASYNC212 - closes idle sockets only, nothing is awaited
 
 
 async def _adopt_clients(
@@ -164,5 +174,5 @@ async def _adopt_clients(
     service.http_client = sync_client
 
 
-def _secret(value: Any) -> str:
+def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""

@@ -6,7 +6,9 @@ the core settings (`HIAGENT_TOP_ENDPOINT`, `HIAGENT_APP_BASE_URL`, `VOLC_*`).
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,13 +45,27 @@ class HiAgentSettings(BaseSettings):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     # Between two bytes of an answer; per-configuration timeouts are usually much shorter.
     read_timeout_s: float = Field(default=300.0, gt=0)
-    max_connections: int = Field(default=200, ge=1)
-    max_keepalive_connections: int = Field(default=100, ge=0)
+    max_connections: int = Field(default=100, ge=1)
+    # httpx's default; many idle kept-alive connections make its pool slow under load.
+    max_keepalive_connections: int = Field(default=20, ge=0)
     # Sent as X-Trace-Product-Code on every call when set.
     product_code: str | None = None
 
+    # Business code calling by name reuses a configuration read this recently (0: always read);
+    # the HTTP API always reads it fresh.
+    config_cache_s: float = Field(default=2.0, ge=0)
     # Longest pause between two status polls of a workflow run.
     workflow_poll_interval_s: float = Field(default=1.0, gt=0)
     # How long a readiness probe of HiAgent is reused, so probes do not load the platform.
     probe_cache_s: float = Field(default=15.0, ge=0)
     probe_timeout_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _pool_holds_every_call(self) -> Self:
+        # Each call in progress holds one connection; fewer would stall calls at the pool.
+        if self.max_connections < self.max_concurrency:
+            raise ValueError(
+                f"HIAGENT_MAX_CONNECTIONS ({self.max_connections}) must be at least "
+                f"HIAGENT_MAX_CONCURRENCY ({self.max_concurrency})"
+            )
+        return self

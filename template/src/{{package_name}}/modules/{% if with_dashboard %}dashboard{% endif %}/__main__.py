@@ -24,7 +24,10 @@ def refresh_client(settings: DashboardSettings) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise DashboardBuildError("npm is not installed: run `npm run api` in the dashboard later.")
-    subprocess.run([npm, "run", "--silent", "api"], cwd=settings.dashboard_dir, check=True)
+    # npm from PATH with fixed arguments, no shell.
+    subprocess.run(  # noqa: S603
+        [npm, "run", "--silent", "api"], cwd=settings.dashboard_dir, check=True
+    )
     print(f"• Regenerated {settings.dashboard_dir}/src/api/schema.d.ts", flush=True)
 
 

@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI, Request
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Match, Route
@@ -90,13 +89,16 @@ def _file_in(dist: Path, relative: str) -> Path | None:
 
 def _send(path: Path, request: Request, cache_control: str) -> Response:
     headers = {"Cache-Control": cache_control, **SECURITY_HEADERS}
-    accepts_gzip = "gzip" in Headers(scope=request.scope).get("accept-encoding", "")
     compressed = path.with_name(path.name + ".gz")
-    if accepts_gzip and compressed.is_file():
-        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-        media_type = mimetypes.guess_type(path.name)[0]
-        return FileResponse(compressed, headers=headers, media_type=media_type)
-    return FileResponse(path, headers=headers)
+    if not compressed.is_file():
+        return FileResponse(path, headers=headers)
+    # The build wrote a gzip copy: send it to browsers that take it; caches keep both.
+    headers["Vary"] = "Accept-Encoding"
+    if "gzip" not in request.headers.get("accept-encoding", ""):
+        return FileResponse(path, headers=headers)
+    headers["Content-Encoding"] = "gzip"
+    media_type = mimetypes.guess_type(path.name)[0]
+    return FileResponse(compressed, headers=headers, media_type=media_type)
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,1 @@
+"""Calls to HiAgent agents, workflows, retrievers and tools by configuration name."""

@@ -1,0 +1,365 @@
+"""HTTP API of the gateway: call agents, workflows, retrievers and tools; test configurations.
+
+Every signed-in role may call; test runs need admin or configurator. Configurations are looked
+up by name (any case) or id; the request's database connection is given back before HiAgent is
+called, so a long answer never holds a pooled connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
+
+from ...core.db import SessionDep
+from ...core.errors import error_body
+from ...core.middleware import route_template
+from ..agents.service import get_config
+from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
+from .dependencies import GatewayDep
+from .errors import GatewayError
+from .schemas import (
+    BreakerRead,
+    InvokeRequest,
+    InvokeResponse,
+    RetrieverQueryRequest,
+    RetrieverQueryResponse,
+    TestRunPage,
+    TestRunRead,
+    TestRunRequest,
+    ToolExecRequest,
+    ToolExecResponse,
+    WorkflowRunRequest,
+    WorkflowRunResponse,
+    parsed_output,
+)
+from .service import AnswerStream, correlation_id
+from .trials import check_request, list_test_runs, run_test, stream_test
+
+router = APIRouter()
+
+_SSE_PING_S = 15
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+# Agents
+
+
+@router.post(
+    "/agents/{name_or_id}/invoke",
+    response_model=InvokeResponse,
+    tags=["agents"],
+    summary="Ask an agent and wait for the whole answer",
+)
+async def invoke(
+    request: Request,
+    name_or_id: str,
+    body: InvokeRequest,
+    session: SessionDep,
+    user: AnyRoleUser,
+    gateway: GatewayDep,
+) -> InvokeResponse:
+    """The answer with its conversation id and token counts. Errors: 404 unknown name,
+    409 disabled or not an agent, 503 + Retry-After when HiAgent is unavailable or busy,
+    504 on a timeout, 502 when HiAgent or the agent failed."""
+    config = await gateway.find(name_or_id, session)
+    await session.close()  # give the pooled connection back before the long call
+    answer = await gateway.invoke(
+        config,
+        body.query,
+        user_id=user.email,
+        conversation_id=body.conversation_id,
+        variables=body.variables,
+        endpoint=route_template(request.scope),
+    )
+    return InvokeResponse(
+        answer=answer.answer,
+        conversation_id=answer.conversation_id,
+        tokens_in=answer.tokens_in,
+        tokens_out=answer.tokens_out,
+        duration_ms=answer.duration_ms,
+        correlation_id=answer.correlation_id,
+    )
+
+
+@router.post(
+    "/agents/{name_or_id}/stream",
+    tags=["agents"],
+    summary="Ask an agent; the answer arrives as server-sent events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    name_or_id: str,
+    body: InvokeRequest,
+    session: SessionDep,
+    user: AnyRoleUser,
+    gateway: GatewayDep,
+) -> EventSourceResponse:
+    """Events: `start` {conversation_id, correlation_id}; `message` {text} for each piece;
+    then `done` with the totals of `/invoke`, or `error` with the error envelope. Failures
+    before the first event answer with a plain HTTP error, as `/invoke` does."""
+    config = await gateway.find(name_or_id, session)
+    await session.close()  # give the pooled connection back before the long call
+    started = time.perf_counter()
+    answer = await gateway.stream(
+        config,
+        body.query,
+        user_id=user.email,
+        conversation_id=body.conversation_id,
+        variables=body.variables,
+        endpoint=route_template(request.scope),
+    )
+    return EventSourceResponse(
+        _answer_events(answer, started),
+        ping=_SSE_PING_S,
+        background=BackgroundTask(answer.aclose),
+    )
+
+
+async def _answer_events(answer: AnswerStream, started: float) -> AsyncIterator[ServerSentEvent]:
+    correlation = correlation_id()
+    async with answer:
+        yield _event(
+            "start",
+            {"conversation_id": answer.totals.conversation_id, "correlation_id": correlation},
+        )
+        try:
+            async for text in answer:
+                yield _event("message", {"text": text})
+        except GatewayError as failure:
+            yield _event("error", error_body(failure.code, failure.message, **failure.details))
+            return
+    totals = answer.totals
+    yield _event(
+        "done",
+        {
+            "answer": totals.answer,
+            "conversation_id": totals.conversation_id,
+            "tokens_in": totals.tokens_in,
+            "tokens_out": totals.tokens_out,
+            "duration_ms": _elapsed_ms(started),
+            "correlation_id": correlation,
+        },
+    )
+
+
+def _event(name: str, data: object) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=name)
+
+
+# Workflows
+
+
+@router.post(
+    "/workflows/{name}/run",
+    response_model=WorkflowRunResponse,
+    tags=["workflows"],
+    summary="Run a workflow",
+    responses={202: {"model": WorkflowRunResponse, "description": "Started (mode=async)"}},
+)
+async def run_workflow(
+    request: Request,
+    name: str,
+    body: WorkflowRunRequest,
+    session: SessionDep,
+    user: AnyRoleUser,
+    gateway: GatewayDep,
+    mode: Annotated[Literal["blocking", "async"], Query()] = "blocking",
+) -> JSONResponse | WorkflowRunResponse:
+    """`blocking` waits for the end within the configuration's total timeout (504 with the
+    `run_id` after it); `async` answers 202 with the `run_id` at once: follow it with
+    `GET /workflows/{name}/runs/{run_id}`."""
+    config = await gateway.find(name, session)
+    await session.close()  # give the pooled connection back before the long call
+    started = time.perf_counter()
+    run = await gateway.run_workflow(
+        config,
+        body.inputs,
+        user_id=user.email,
+        wait=mode == "blocking",
+        endpoint=route_template(request.scope),
+    )
+    response = WorkflowRunResponse.of(
+        run, duration_ms=_elapsed_ms(started), correlation_id=correlation_id()
+    )
+    if mode == "async":
+        return JSONResponse(response.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    return response
+
+
+@router.get(
+    "/workflows/{name}/runs/{run_id}",
+    response_model=WorkflowRunResponse,
+    tags=["workflows"],
+    summary="Status of a workflow run",
+)
+async def workflow_run_status(
+    request: Request,
+    name: str,
+    run_id: str,
+    session: SessionDep,
+    user: AnyRoleUser,
+    gateway: GatewayDep,
+) -> WorkflowRunResponse:
+    """`status` is processing, success, failed, interrupted or stopped; `output` once done."""
+    config = await gateway.find(name, session)
+    await session.close()
+    started = time.perf_counter()
+    run = await gateway.workflow_status(
+        config, run_id, user_id=user.email, endpoint=route_template(request.scope)
+    )
+    return WorkflowRunResponse.of(
+        run, duration_ms=_elapsed_ms(started), correlation_id=correlation_id()
+    )
+
+
+# Retrievers and tools
+
+
+@router.post(
+    "/retrievers/{name}/query",
+    response_model=RetrieverQueryResponse,
+    tags=["retrievers"],
+    summary="Search a knowledge retriever",
+)
+async def query_retriever(
+    request: Request,
+    name: str,
+    body: RetrieverQueryRequest,
+    session: SessionDep,
+    user: AnyRoleUser,
+    gateway: GatewayDep,
+) -> RetrieverQueryResponse:
+    """Passages of the configuration's knowledge bases that match the query, best first."""
+    config = await gateway.find(name, session)
+    await session.close()
+    started = time.perf_counter()
+    passages = await gateway.retrieve(
+        config,
+        body.query,
+        user_id=user.email,
+        top_k=body.top_k,
+        score_threshold=body.score_threshold,
+        endpoint=route_template(request.scope),
+    )
+    return RetrieverQueryResponse.of(
+        passages, duration_ms=_elapsed_ms(started), correlation_id=correlation_id()
+    )
+
+
+@router.post(
+    "/tools/{name}/exec",
+    response_model=ToolExecResponse,
+    tags=["tools"],
+    summary="Run a plugin tool",
+)
+async def exec_tool(
+    request: Request,
+    name: str,
+    body: ToolExecRequest,
+    session: SessionDep,
+    user: AnyRoleUser,
+    gateway: GatewayDep,
+) -> ToolExecResponse:
+    """The tool's output; 502 `tool_failed` with HiAgent's reason when the tool fails."""
+    config = await gateway.find(name, session)
+    await session.close()
+    started = time.perf_counter()
+    output = await gateway.exec_tool(
+        config, body.inputs, user_id=user.email, endpoint=route_template(request.scope)
+    )
+    return ToolExecResponse(
+        output=parsed_output(output),
+        duration_ms=_elapsed_ms(started),
+        correlation_id=correlation_id(),
+    )
+
+
+# Test runs and breaker state of a configuration
+
+
+@router.post(
+    "/agent-configs/{config_id}/test-runs",
+    response_model=TestRunRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["agent-configs"],
+    summary="Test a configuration",
+    responses={201: {"content": {"text/event-stream": {}}}},
+)
+async def create_test_run(
+    request: Request,
+    config_id: int,
+    body: TestRunRequest,
+    session: SessionDep,
+    user: ConfiguratorUser,
+    gateway: GatewayDep,
+    accept: Annotated[str, Header()] = "application/json",
+) -> TestRunRead | EventSourceResponse:
+    """Run the configuration once (even when disabled) and store the outcome. With
+    `Accept: text/event-stream` the answer streams (`message` events) and ends with `done`
+    carrying the stored run; otherwise the stored run is returned."""
+    config = await get_config(session, config_id)
+    await session.close()
+    check_request(config, body)
+    endpoint = route_template(request.scope)
+    if "text/event-stream" in accept:
+        events = stream_test(gateway, config, body, user, endpoint=endpoint)
+        return EventSourceResponse(events, ping=_SSE_PING_S)
+    run = await run_test(gateway, config, body, user, endpoint=endpoint)
+    return TestRunRead.model_validate(run)
+
+
+@router.get(
+    "/agent-configs/{config_id}/test-runs",
+    response_model=TestRunPage,
+    tags=["agent-configs"],
+    summary="Test runs of a configuration",
+)
+async def recent_test_runs(
+    config_id: int,
+    session: SessionDep,
+    _: AnyRoleUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TestRunPage:
+    """Newest first, with input, output, status, duration, tokens and who ran it."""
+    config = await get_config(session, config_id)
+    runs, total = await list_test_runs(session, config, limit=limit, offset=offset)
+    return TestRunPage(
+        items=[TestRunRead.model_validate(run) for run in runs],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/agent-configs/{config_id}/breaker",
+    response_model=BreakerRead,
+    tags=["agent-configs"],
+    summary="Circuit breaker of a configuration",
+)
+async def breaker_state(
+    config_id: int, session: SessionDep, _: AnyRoleUser, gateway: GatewayDep
+) -> BreakerRead:
+    """`closed` is normal; `open` means calls are paused for `retry_after_s` seconds after
+    repeated failures; `half_open` lets one trial call through."""
+    snapshot = gateway.breaker(await get_config(session, config_id))
+    return BreakerRead(
+        state=snapshot.state.value,
+        calls=snapshot.calls,
+        failures=snapshot.failures,
+        failure_rate=snapshot.failure_rate,
+        retry_after_s=snapshot.retry_after_s,
+    )

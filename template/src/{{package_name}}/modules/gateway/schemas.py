@@ -1,0 +1,186 @@
+"""Bodies of the agent, workflow, retriever, tool, test-run and breaker endpoints."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...hiagent.client import Passage, WorkflowRun
+from ..agents.models import TestRunStatus
+
+MAX_QUERY_CHARS = 32_000
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InvokeRequest(_Body):
+    """A question for an agent; leave out `conversation_id` to start a new conversation."""
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=255)
+    variables: dict[str, str] | None = Field(
+        default=None,
+        max_length=100,
+        description="Merged over the configuration's variables; only for a new conversation.",
+    )
+
+
+class InvokeResponse(BaseModel):
+    """An agent's whole answer. Pass `conversation_id` back to continue the conversation."""
+
+    answer: str
+    conversation_id: str
+    tokens_in: int
+    tokens_out: int
+    duration_ms: int
+    correlation_id: str
+
+
+class WorkflowRunRequest(_Body):
+    """Inputs of a workflow run, merged over the configuration's variables."""
+
+    inputs: dict[str, Any] = Field(default_factory=dict, max_length=200)
+
+
+class WorkflowRunResponse(BaseModel):
+    """A workflow run. `output` is the workflow's output (parsed when it is JSON)."""
+
+    run_id: str
+    status: str
+    output: Any = None
+    message: str = ""
+    tokens: int = 0
+    duration_ms: int
+    correlation_id: str
+
+    @classmethod
+    def of(cls, run: WorkflowRun, *, duration_ms: int, correlation_id: str) -> WorkflowRunResponse:
+        """The API view of a run."""
+        return cls(
+            run_id=run.run_id,
+            status=run.status,
+            output=parsed_output(run.output) if run.output else None,
+            message=run.message,
+            tokens=run.tokens,
+            duration_ms=duration_ms,
+            correlation_id=correlation_id,
+        )
+
+
+class RetrieverQueryRequest(_Body):
+    """A search of the configuration's knowledge bases."""
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    top_k: int = Field(default=5, ge=1, le=50)
+    score_threshold: float = Field(default=0.5, ge=0, le=1)
+
+
+class PassageRead(BaseModel):
+    """One knowledge-base hit."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    content: str
+    score: float
+    dataset_id: str
+    dataset_name: str
+    document_id: str
+    document_name: str
+    segment_id: str
+
+
+class RetrieverQueryResponse(BaseModel):
+    """Passages that match, best first."""
+
+    results: list[PassageRead]
+    duration_ms: int
+    correlation_id: str
+
+    @classmethod
+    def of(
+        cls, passages: list[Passage], *, duration_ms: int, correlation_id: str
+    ) -> RetrieverQueryResponse:
+        """The API view of a search."""
+        return cls(
+            results=[PassageRead.model_validate(p) for p in passages],
+            duration_ms=duration_ms,
+            correlation_id=correlation_id,
+        )
+
+
+class ToolExecRequest(_Body):
+    """Inputs of one tool run."""
+
+    inputs: dict[str, Any] = Field(default_factory=dict, max_length=200)
+
+
+class ToolExecResponse(BaseModel):
+    """A tool's output (parsed when it is JSON)."""
+
+    output: Any
+    duration_ms: int
+    correlation_id: str
+
+
+class TestRunRequest(_Body):
+    """A trial of a configuration: `query` for agents and retrievers, `inputs` otherwise."""
+
+    __test__ = False  # not a pytest test class despite its name
+
+    query: str | None = Field(default=None, min_length=1, max_length=MAX_QUERY_CHARS)
+    variables: dict[str, str] | None = Field(default=None, max_length=100)
+    inputs: dict[str, Any] | None = Field(default=None, max_length=200)
+
+
+class TestRunRead(BaseModel):
+    """A stored test run."""
+
+    __test__ = False
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    agent_config_id: int
+    test_input: dict[str, Any]
+    test_output: str
+    status: TestRunStatus
+    error: str | None
+    duration_ms: int
+    tokens_in: int
+    tokens_out: int
+    tested_by: int | None
+    timestamp: datetime
+
+
+class TestRunPage(BaseModel):
+    """A configuration's test runs, newest first."""
+
+    __test__ = False
+
+    items: list[TestRunRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class BreakerRead(BaseModel):
+    """A configuration's circuit breaker: `closed` is normal; `open` pauses calls."""
+
+    state: str
+    calls: int = Field(description="Calls in the current window")
+    failures: int
+    failure_rate: float
+    retry_after_s: int = Field(description="Seconds until a trial call is let through")
+
+
+def parsed_output(text: str) -> Any:
+    """JSON output as data; any other text as it is."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

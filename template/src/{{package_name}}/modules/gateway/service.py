@@ -1,0 +1,501 @@
+"""The gateway: call an agent configuration by name, and record every call.
+
+Business code gets the process's `Gateway` from a route (`gateway: GatewayDep`) or from
+`app.state.gateway`:
+
+    answer = await gateway.invoke("support-bot", "Where is my order?", user_id=user.email)
+    async with await gateway.stream("support-bot", question, user_id=user.email) as stream:
+        async for text in stream:
+            ...
+
+Failures raise `GatewayError` (an `AppError`: the API answers it with the right status);
+unknown names raise `NotFoundError`, disabled or mismatched configurations `ConflictError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from loguru import logger
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ...core.context import current_correlation_id
+from ...core.db import Database
+from ...core.errors import ConflictError, InvalidRequestError
+from ...core.models import utcnow
+from ...core.settings import Settings
+from ...hiagent.breaker import BreakerSnapshot
+from ...hiagent.client import (
+    CallOutcome,
+    ChatStream,
+    ChatTotals,
+    FinishCallback,
+    HiAgentClient,
+    Passage,
+    Target,
+    WorkflowRun,
+)
+from ...hiagent.errors import HiAgentCallError
+from ...hiagent.services import configuration_problems, open_services
+from ...hiagent.settings import HiAgentSettings
+from ..agents.models import AgentConfig, ConfigType
+from ..agents.service import find_config
+from ..analytics.recorder import CallRecord
+from .errors import GatewayError
+
+T = TypeVar("T")
+
+# Configurations remembered for calls from code; a bound, not a tuning knob.
+_RECENT_CONFIGS = 1024
+# Which endpoint serves each configuration type, for "wrong type" messages.
+_ENDPOINT_OF_TYPE = {
+    ConfigType.AGENT: "POST /api/v1/agents/{name}/invoke (or /stream)",
+    ConfigType.WORKFLOW: "POST /api/v1/workflows/{name}/run",
+    ConfigType.RETRIEVER: "POST /api/v1/retrievers/{name}/query",
+    ConfigType.TOOL: "POST /api/v1/tools/{name}/exec",
+}
+
+
+class CallRecorder(Protocol):
+    """Where call records go (the analytics module's request log)."""
+
+    def record(self, record: CallRecord) -> None:
+        """Store one record without blocking; never raises."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAnswer:
+    """A complete agent answer."""
+
+    answer: str
+    conversation_id: str
+    tokens_in: int
+    tokens_out: int
+    duration_ms: int
+    correlation_id: str
+
+
+class AnswerStream:
+    """An agent answer arriving: `async for text in stream`, then read `totals`.
+
+    Failures while it streams raise `GatewayError`. Leaving early? `close()` it, or use
+    `async with stream:`; the upstream message is then stopped.
+    """
+
+    def __init__(self, stream: ChatStream) -> None:
+        self._stream = stream
+
+    @property
+    def totals(self) -> ChatTotals:
+        """Answer text, conversation id, tokens; complete once the stream has ended."""
+        return self._stream.totals
+
+    def __aiter__(self) -> AnswerStream:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            return await self._stream.__anext__()
+        except HiAgentCallError as error:
+            raise GatewayError(error) from error
+
+    async def __aenter__(self) -> AnswerStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stream.close()
+
+    def close(self) -> None:
+        """Stop here: the upstream message is stopped and the slots released."""
+        self._stream.close()
+
+    async def aclose(self) -> None:
+        """`close()` for callers that await (a response's background task)."""
+        self._stream.close()
+
+
+def target_of(config: AgentConfig) -> Target:
+    """What the resilience layer needs to know about a configuration."""
+    return Target(
+        key=str(config.id),
+        name=config.name,
+        config_type=config.config_type.value,
+        app_key=config.app_key,
+        workspace_id=config.workspace_id,
+        workflow_id=config.workflow_id,
+        dataset_ids=tuple(config.dataset_ids),
+        tool_id=config.tool_id,
+        max_concurrency=config.max_concurrency,
+        first_token_timeout_s=config.first_token_timeout_s,
+        total_timeout_s=config.total_timeout_s,
+    )
+
+
+def correlation_id() -> str:
+    """The request's correlation id, or a new one outside a request (worker, scripts)."""
+    return current_correlation_id() or uuid.uuid4().hex
+
+
+class Gateway:
+    """Calls HiAgent by configuration name or id; one per process (`app.state.gateway`)."""
+
+    def __init__(
+        self, client: HiAgentClient, database: Database, recorder: CallRecorder | None
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.recorder = recorder
+        self._recent: dict[str, tuple[float, AgentConfig]] = {}
+
+    # Configurations
+
+    async def find(self, name_or_id: str, session: AsyncSession | None = None) -> AgentConfig:
+        """The configuration by name (any case) or id; 404 listing the available names.
+
+        With `session` it is read there and then (the HTTP API). Without, a configuration read
+        less than `HIAGENT_CONFIG_CACHE_S` ago is reused, so calls from code cost no query.
+        """
+        if session is not None:
+            return await find_config(session, name_or_id)
+        key = name_or_id.lower()
+        now = time.monotonic()
+        recent = self._recent.get(key)
+        if recent is not None and now - recent[0] < self.client.settings.config_cache_s:
+            return recent[1]
+        async with self.database.session() as own_session:
+            config = await find_config(own_session, name_or_id)
+        if len(self._recent) >= _RECENT_CONFIGS:
+            self._recent.clear()
+        self._recent[key] = (now, config)
+        return config
+
+    async def _usable(
+        self,
+        agent: AgentConfig | str,
+        config_type: ConfigType,
+        *,
+        endpoint: str,
+        user_id: str,
+        query: str,
+        allow_disabled: bool,
+    ) -> AgentConfig:
+        config = agent if isinstance(agent, AgentConfig) else await self.find(agent)
+        problem = None
+        if config.config_type is not config_type:
+            how = _ENDPOINT_OF_TYPE[config.config_type].format(name=config.name)
+            problem = (
+                "wrong_type",
+                f"{config.name!r} is a {config.config_type.value} configuration, not a "
+                f"{config_type.value}: call it with {how}.",
+            )
+        elif not config.enabled and not allow_disabled:
+            problem = (
+                "disabled",
+                f"{config.name!r} is disabled: an admin or configurator can enable it.",
+            )
+        if problem is not None:
+            self._record(config, endpoint, user_id, query, "rejected", problem[0], 0.0, None)
+            raise ConflictError(problem[1], error_type=problem[0])
+        return config
+
+    def reset(self) -> None:
+        """Forget remembered configurations, breakers and limits (tests; after an incident)."""
+        self._recent.clear()
+        self.client.reset()
+
+    def breaker(self, config: AgentConfig) -> BreakerSnapshot:
+        """The configuration's circuit breaker (state, recent failures, seconds left)."""
+        return self.client.breaker_snapshot(target_of(config))
+
+    # Calls
+
+    async def stream(
+        self,
+        agent: AgentConfig | str,
+        query: str,
+        *,
+        user_id: str,
+        conversation_id: str | None = None,
+        variables: dict[str, str] | None = None,
+        endpoint: str = "gateway",
+        allow_disabled: bool = False,
+    ) -> AnswerStream:
+        """Start an agent answer; iterate it for text, close it if you leave early.
+
+        `variables` (merged over the configuration's) start a new conversation; they cannot
+        change an existing one.
+        """
+        if conversation_id and variables:
+            raise InvalidRequestError(
+                "variables can only be set when a conversation starts; "
+                "leave out conversation_id to start a new one."
+            )
+        config = await self._usable(
+            agent,
+            ConfigType.AGENT,
+            endpoint=endpoint,
+            user_id=user_id,
+            query=query,
+            allow_disabled=allow_disabled,
+        )
+        stream = await self._call(
+            lambda on_finish: self.client.open_chat(
+                target_of(config),
+                query,
+                user_id=user_id,
+                conversation_id=conversation_id,
+                variables={**config.variables, **(variables or {})},
+                on_finish=on_finish,
+            ),
+            self._recorder_for(config, endpoint, user_id, query),
+        )
+        return AnswerStream(stream)
+
+    async def invoke(
+        self,
+        agent: AgentConfig | str,
+        query: str,
+        *,
+        user_id: str,
+        conversation_id: str | None = None,
+        variables: dict[str, str] | None = None,
+        endpoint: str = "gateway",
+    ) -> AgentAnswer:
+        """The agent's whole answer (streamed from HiAgent and collected)."""
+        started = time.perf_counter()
+        stream = await self.stream(
+            agent,
+            query,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            variables=variables,
+            endpoint=endpoint,
+        )
+        async with stream:
+            async for _ in stream:
+                pass
+        totals = stream.totals
+        return AgentAnswer(
+            answer=totals.answer,
+            conversation_id=totals.conversation_id,
+            tokens_in=totals.tokens_in,
+            tokens_out=totals.tokens_out,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+            correlation_id=correlation_id(),
+        )
+
+    async def run_workflow(
+        self,
+        workflow: AgentConfig | str,
+        inputs: dict[str, Any],
+        *,
+        user_id: str,
+        wait: bool = True,
+        endpoint: str = "gateway",
+        allow_disabled: bool = False,
+    ) -> WorkflowRun:
+        """Run a workflow (inputs merged over the configuration's variables).
+
+        With `wait` the run is followed to its end within the configuration's total timeout;
+        without, the run id comes back at once (ask `workflow_status` later).
+        """
+        text = _as_text(inputs)
+        config = await self._usable(
+            workflow,
+            ConfigType.WORKFLOW,
+            endpoint=endpoint,
+            user_id=user_id,
+            query=text,
+            allow_disabled=allow_disabled,
+        )
+        return await self._call(
+            lambda on_finish: self.client.run_workflow(
+                target_of(config),
+                {**config.variables, **inputs},
+                user_id=user_id,
+                wait=wait,
+                on_finish=on_finish,
+            ),
+            self._recorder_for(config, endpoint, user_id, text),
+        )
+
+    async def workflow_status(
+        self, workflow: AgentConfig | str, run_id: str, *, user_id: str, endpoint: str = "gateway"
+    ) -> WorkflowRun:
+        """Where a workflow run stands (a failed run is returned, not raised)."""
+        config = await self._usable(
+            workflow,
+            ConfigType.WORKFLOW,
+            endpoint=endpoint,
+            user_id=user_id,
+            query=run_id,
+            allow_disabled=True,
+        )
+        return await self._call(
+            lambda on_finish: self.client.workflow_status(
+                target_of(config), run_id, user_id=user_id, on_finish=on_finish
+            ),
+            self._recorder_for(config, endpoint, user_id, run_id),
+        )
+
+    async def retrieve(
+        self,
+        retriever: AgentConfig | str,
+        query: str,
+        *,
+        user_id: str,
+        top_k: int = 5,
+        score_threshold: float = 0.5,
+        endpoint: str = "gateway",
+        allow_disabled: bool = False,
+    ) -> list[Passage]:
+        """Knowledge-base passages matching `query`, best first."""
+        config = await self._usable(
+            retriever,
+            ConfigType.RETRIEVER,
+            endpoint=endpoint,
+            user_id=user_id,
+            query=query,
+            allow_disabled=allow_disabled,
+        )
+        return await self._call(
+            lambda on_finish: self.client.retrieve(
+                target_of(config),
+                query,
+                top_k=top_k,
+                score_threshold=score_threshold,
+                on_finish=on_finish,
+            ),
+            self._recorder_for(config, endpoint, user_id, query),
+        )
+
+    async def exec_tool(
+        self,
+        tool: AgentConfig | str,
+        inputs: dict[str, Any],
+        *,
+        user_id: str,
+        endpoint: str = "gateway",
+        allow_disabled: bool = False,
+    ) -> str:
+        """Run a plugin tool once; its output text."""
+        text = _as_text(inputs)
+        config = await self._usable(
+            tool,
+            ConfigType.TOOL,
+            endpoint=endpoint,
+            user_id=user_id,
+            query=text,
+            allow_disabled=allow_disabled,
+        )
+        return await self._call(
+            lambda on_finish: self.client.exec_tool(target_of(config), inputs, on_finish=on_finish),
+            self._recorder_for(config, endpoint, user_id, text),
+        )
+
+    async def _call(
+        self, start: Callable[[FinishCallback], Awaitable[T]], on_finish: FinishCallback
+    ) -> T:
+        try:
+            return await start(on_finish)
+        except HiAgentCallError as error:
+            raise GatewayError(error) from error
+
+    # Request log
+
+    def _recorder_for(
+        self, config: AgentConfig, endpoint: str, user_id: str, query: str
+    ) -> FinishCallback:
+        correlation = correlation_id()
+
+        def record(outcome: CallOutcome) -> None:
+            error_type = outcome.error.error_type.value if outcome.error else None
+            self._record(
+                config,
+                endpoint,
+                user_id,
+                query,
+                outcome.status,
+                error_type,
+                outcome.duration_s,
+                outcome.conversation_id,
+                tokens_in=outcome.tokens_in,
+                tokens_out=outcome.tokens_out,
+                correlation=correlation,
+            )
+
+        return record
+
+    def _record(
+        self,
+        config: AgentConfig,
+        endpoint: str,
+        user_id: str,
+        query: str,
+        status: str,
+        error_type: str | None,
+        duration_s: float,
+        conversation_id: str | None,
+        *,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        correlation: str | None = None,
+    ) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.record(
+            CallRecord(
+                correlation_id=correlation or correlation_id(),
+                endpoint=endpoint,
+                agent_config_id=config.id,
+                user_id=user_id,
+                query=query,
+                status=status,
+                error_type=error_type,
+                duration_ms=round(duration_s * 1000),
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                conversation_id=conversation_id,
+                timestamp=utcnow(),
+            )
+        )
+
+
+def _as_text(inputs: dict[str, Any]) -> str:
+    return json.dumps(inputs, ensure_ascii=False, default=str)
+
+
+@asynccontextmanager
+async def open_gateway(
+    settings: Settings,
+    options: HiAgentSettings,
+    *,
+    database: Database,
+    recorder: CallRecorder | None,
+) -> AsyncIterator[Gateway]:
+    """The process's gateway: SDK services built once, closed (with their clients) on exit.
+
+    Without HiAgent endpoints the gateway still starts; its calls answer 503 saying what to set.
+    """
+    async with AsyncExitStack() as stack:
+        problems = configuration_problems(settings)
+        if problems:
+            logger.warning("HiAgent is not configured: " + "; ".join(problems))
+            client = HiAgentClient(None, options, problems=problems)
+        else:
+            services = await stack.enter_async_context(open_services(settings, options))
+            client = HiAgentClient(services, options)
+        stack.push_async_callback(client.aclose)
+        yield Gateway(client, database, recorder)

@@ -1,0 +1,81 @@
+import { BookOpen, Bot, Calculator, ChartLine, LogOut, Users } from 'lucide-react'
+import type * as React from 'react'
+import { NavLink, Outlet } from 'react-router'
+import { type Permission, useSession } from '@/auth/session'
+import { Badge } from '@/components/ui/badge'
+import { Button } from '@/components/ui/button'
+import { cn } from '@/lib/cn'
+import { productName } from '@/lib/product'
+import { roleLabel } from '@/lib/words'
+
+interface NavItem {
+  to: string
+  label: string
+  icon: React.ComponentType<{ className?: string; 'aria-hidden'?: boolean }>
+  permission: Permission
+}
+
+/** The menu; an item shows only to roles that may use it. */
+export const NAV_ITEMS: NavItem[] = [
+  { to: '/agents', label: 'Agents', icon: Bot, permission: 'read' },
+  { to: '/analytics', label: 'Usage', icon: ChartLine, permission: 'analytics:read' },
+  { to: '/runbooks', label: 'Runbooks', icon: BookOpen, permission: 'read' },
+  { to: '/capacity', label: 'Capacity', icon: Calculator, permission: 'read' },
+  { to: '/users', label: 'People', icon: Users, permission: 'users:manage' },
+]
+
+export function Layout() {
+  const { user, can, signOut } = useSession()
+  const items = NAV_ITEMS.filter((item) => can(item.permission))
+  return (
+    <div className="min-h-screen bg-slate-50">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-md focus:bg-background focus:p-3"
+      >
+        Skip to main content
+      </a>
+      <header className="sticky top-0 z-40 border-b border-border bg-background">
+        <div className="flex h-14 items-center justify-between gap-4 px-4 md:px-6">
+          <p className="truncate text-lg font-semibold">{productName()}</p>
+          {user && (
+            <div className="flex items-center gap-3">
+              <span className="hidden text-sm sm:inline">
+                {user.username} <Badge tone="info">{roleLabel(user.role)}</Badge>
+              </span>
+              <Button variant="ghost" size="sm" onClick={signOut}>
+                <LogOut aria-hidden="true" />
+                Sign out
+              </Button>
+            </div>
+          )}
+        </div>
+      </header>
+      <div className="lg:flex">
+        <nav aria-label="Main" className="border-b border-border bg-background lg:min-h-[calc(100vh-3.5rem)] lg:w-52 lg:shrink-0 lg:border-b-0 lg:border-r">
+          <ul className="flex gap-1 overflow-x-auto p-2 lg:flex-col lg:p-3">
+            {items.map((item) => (
+              <li key={item.to}>
+                <NavLink
+                  to={item.to}
+                  className={({ isActive }) =>
+                    cn(
+                      'flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium whitespace-nowrap hover:bg-muted focus-visible:outline-2 focus-visible:outline-ring',
+                      isActive && 'bg-info-background text-blue-900',
+                    )
+                  }
+                >
+                  <item.icon className="size-4" aria-hidden={true} />
+                  {item.label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main id="main" tabIndex={-1} className="min-w-0 flex-1 p-4 focus:outline-none md:p-8">
+          <Outlet />
+        </main>
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,6 @@
+import type * as React from 'react'
+import { cn } from '@/lib/cn'
+
+export function Skeleton({ className, ...props }: React.HTMLAttributes<HTMLDivElement>) {
+  return <div aria-hidden="true" className={cn('animate-pulse rounded-md bg-muted', className)} {...props} />
+}
