@@ -68,8 +68,9 @@ def test_add_module_gives_a_working_tested_module(project: Path) -> None:
         f"src/{PACKAGE}/core/tests/test_migrations.py",
     )
     assert tests.returncode == 0, tests.stdout[-3000:]
-    lint = run(project, "ruff", "check", f"src/{PACKAGE}/modules/billing")
-    assert lint.returncode == 0, lint.stdout
+    for tool in (["ruff", "check"], ["ruff", "format", "--check"]):
+        lint = run(project, *tool, f"src/{PACKAGE}/modules/billing")
+        assert lint.returncode == 0, lint.stdout
     checked = run(project, SLUG, "check-modules")
     assert checked.returncode == 0, checked.stderr
     assert "billing" in checked.stdout
@@ -135,8 +136,9 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         manifest = ModuleManifest(name="hello", router=router)
     """)
     )
+    python = str(project / ".venv" / "bin" / "python")
     installed = subprocess.run(
-        [UV, "pip", "install", "-q", "-e", str(plugin)],
+        [UV, "pip", "install", "-q", "--python", python, "-e", str(plugin)],
         cwd=project,
         capture_output=True,
         text=True,
@@ -149,4 +151,8 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         assert checked.returncode == 0, checked.stderr
         assert "hello" in checked.stdout
     finally:
-        subprocess.run([UV, "pip", "uninstall", "-q", "acme-plugin"], cwd=project, check=False)
+        subprocess.run(
+            [UV, "pip", "uninstall", "-q", "--python", python, "acme-plugin"],
+            cwd=project,
+            check=False,
+        )

@@ -96,7 +96,11 @@ from .models import $cls
 from .schemas import ${cls}Create
 
 
-async def create_item(session: AsyncSession, data: ${cls}Create, user_id: int | None) -> $cls:
+async def create_item(
+    session: AsyncSession,
+    data: ${cls}Create,
+    user_id: int | None,
+) -> $cls:
     """Store a new item."""
     item = $cls(**data.model_dump(), created_by=user_id)
     session.add(item)
@@ -106,7 +110,9 @@ async def create_item(session: AsyncSession, data: ${cls}Create, user_id: int | 
 
 
 async def list_items(
-    session: AsyncSession, limit: int, offset: int
+    session: AsyncSession,
+    limit: int,
+    offset: int,
 ) -> tuple[list[$cls], int]:
     """A page of items, newest first, and the total."""
     rows = await session.exec(
@@ -131,7 +137,11 @@ from .service import create_item, list_items
 router = APIRouter(prefix="/$url", tags=["$url"])
 
 
-@router.get("", response_model=${cls}Page, summary="List $name items")
+@router.get(
+    "",
+    response_model=${cls}Page,
+    summary="List $name items",
+)
 async def list_all(
     session: SessionDep,
     _: AnyRoleUser,
@@ -140,11 +150,23 @@ async def list_all(
 ) -> ${cls}Page:
     """Items, newest first."""
     items, total = await list_items(session, limit, offset)
-    return ${cls}Page(items=[${cls}Read.model_validate(i) for i in items], total=total)
+    return ${cls}Page(
+        items=[${cls}Read.model_validate(item) for item in items],
+        total=total,
+    )
 
 
-@router.post("", response_model=${cls}Read, status_code=status.HTTP_201_CREATED, summary="Create")
-async def create(data: ${cls}Create, session: SessionDep, user: ConfiguratorUser) -> ${cls}Read:
+@router.post(
+    "",
+    response_model=${cls}Read,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create",
+)
+async def create(
+    data: ${cls}Create,
+    session: SessionDep,
+    user: ConfiguratorUser,
+) -> ${cls}Read:
     """Add an item."""
     return ${cls}Read.model_validate(await create_item(session, data, user.id))
 ''',
@@ -154,7 +176,12 @@ from ...core.plugins import ModuleManifest
 from .models import $cls
 from .router import router
 
-manifest = ModuleManifest(name="$name", router=router, models=[$cls], description="$title")
+manifest = ModuleManifest(
+    name="$name",
+    router=router,
+    models=[$cls],
+    description="$title",
+)
 ''',
     "tests/__init__.py": "",
     "tests/test_$name.py": '''"""The $name API: create, list, permissions, validation."""
