@@ -27,6 +27,7 @@ from ..core.settings import AppEnv, Settings
 from ..hiagent.emulator import EmulatorServer
 from ..modules.users.models import Role, User
 from .database import create_test_database, drop_test_database, server_url, truncate_all
+from .events import EventLog
 
 TEST_PASSWORD = "test-password-123"  # noqa: S105 - a fixture value, not a secret
 
@@ -139,6 +140,31 @@ async def db_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """A session on the test database (tables are emptied after the test)."""
     async with app.state.database.session() as session:
         yield session
+
+
+@pytest_asyncio.fixture
+async def rollback_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back at the end, commits included (for service tests).
+
+    It joins an outer transaction on one connection; `session.commit()` only releases a
+    savepoint, so nothing it writes is ever seen by the app or by the next test.
+    """
+    async with app.state.database.engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+def event_log(app: FastAPI) -> EventLog:
+    """The events published during the test; `deliver()` runs their handlers now."""
+    return EventLog(app)
 
 
 @pytest.fixture(scope="session")
