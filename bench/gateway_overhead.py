@@ -1,6 +1,6 @@
 """Gateway overhead: the latency our gateway adds to a HiAgent call, against the bare SDK.
 
-    uv run nox -s bench                                # about 4 minutes
+    uv run nox -s bench                                # about 7 minutes
     uv run python bench/gateway_overhead.py --project /path/to/rendered --output table.md
 
 Renders the template (default answers, no worker or dashboard) into a temporary folder (or
@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +125,7 @@ class Cell:
     concurrency: int
     samples: list[float] = field(default_factory=list)
     seconds: float = 0.0
-    errors: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
 
     def quantile(self, q: float) -> float:
         """Nearest-rank quantile of the samples."""
@@ -193,8 +194,9 @@ async def _run_round(cell: Cell, call: Call, calls: int, seconds: float) -> None
             started = time.perf_counter()
             try:
                 await call()
-            except Exception:
-                cell.errors += 1
+            except Exception as exc:
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                cell.failures[f"HTTP {status}" if status else type(exc).__name__] += 1
                 continue
             cell.samples.append((time.perf_counter() - started) * 1000)
 
@@ -437,7 +439,8 @@ class Bench:
                     f"{p50 / sdk.quantile(0.5):.2f}",
                 )
             )
-            errors = f" ({cell.errors} failed)" if cell.errors else ""
+            failed = ", ".join(f"{count} {kind}" for kind, count in cell.failures.items())
+            errors = f" (failed: {failed})" if failed else ""
             lines.append(
                 f"| {cell.mode} | {cell.concurrency} | {cell.layer} | {len(cell.samples)}{errors} "
                 f"| {cell.rate:.0f} | {p50:.2f} | {p99:.2f} | {' | '.join(added)} |"

@@ -78,4 +78,6 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logging.getLogger(name).propagate = False
     # Our middleware writes the access log with correlation id and duration.
     logging.getLogger("uvicorn.access").disabled = True
+    # Per-request chatter of the HTTP clients: costs CPU on every HiAgent call.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -27,6 +27,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         options,
         database=app.state.database,
         recorder=getattr(app.state, "request_recorder", None),
+        events=getattr(app.state, "event_bus", None),
     ) as gateway:
         app.state.gateway = gateway
         yield

@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ...core.context import current_correlation_id
 from ...core.db import Database
 from ...core.errors import ConflictError, InvalidRequestError
+from ...core.events.bus import EventBus
 from ...core.models import utcnow
 from ...core.settings import Settings
 from ...hiagent.breaker import BreakerSnapshot
@@ -49,6 +50,7 @@ from ..agents.models import AgentConfig, ConfigType
 from ..agents.service import find_config
 from ..analytics.recorder import CallRecord
 from .errors import GatewayError
+from .events import HiAgentCallFinished
 
 T = TypeVar("T")
 
@@ -152,11 +154,16 @@ class Gateway:
     """Calls HiAgent by configuration name or id; one per process (`app.state.gateway`)."""
 
     def __init__(
-        self, client: HiAgentClient, database: Database, recorder: CallRecorder | None
+        self,
+        client: HiAgentClient,
+        database: Database,
+        recorder: CallRecorder | None,
+        events: EventBus | None = None,
     ) -> None:
         self.client = client
         self.database = database
         self.recorder = recorder
+        self.events = events
         self._recent: dict[str, tuple[float, AgentConfig]] = {}
 
     # Configurations
@@ -453,11 +460,30 @@ class Gateway:
         tokens_out: int = 0,
         correlation: str | None = None,
     ) -> None:
+        correlation = correlation or correlation_id()
+        if self.events is not None:
+            # Published off the hot path: the caller never waits for the outbox write.
+            self.client.in_background(
+                self.events.emit(
+                    HiAgentCallFinished(
+                        agent_config_id=config.id,
+                        agent=config.name,
+                        endpoint=endpoint,
+                        status=status,
+                        error_type=error_type,
+                        duration_ms=round(duration_s * 1000),
+                        tokens_in=tokens_in,
+                        tokens_out=tokens_out,
+                    ),
+                    source="hiagent",
+                    correlation_id=correlation,
+                )
+            )
         if self.recorder is None:
             return
         self.recorder.record(
             CallRecord(
-                correlation_id=correlation or correlation_id(),
+                correlation_id=correlation,
                 endpoint=endpoint,
                 agent_config_id=config.id,
                 user_id=user_id,
@@ -484,6 +510,7 @@ async def open_gateway(
     *,
     database: Database,
     recorder: CallRecorder | None,
+    events: EventBus | None = None,
 ) -> AsyncIterator[Gateway]:
     """The process's gateway: SDK services built once, closed (with their clients) on exit.
 
@@ -498,4 +525,4 @@ async def open_gateway(
             services = await stack.enter_async_context(open_services(settings, options))
             client = HiAgentClient(services, options)
         stack.push_async_callback(client.aclose)
-        yield Gateway(client, database, recorder)
+        yield Gateway(client, database, recorder, events)

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ....core.events.models import Event
 from ....hiagent.emulator import EmulatorServer, Failure, Scenario
+from ....testing.events import EventLog
 from ..service import parse_triage
 
 TRIAGE = {"category": "billing", "priority": "high", "summary": "Charged twice in March."}
@@ -58,6 +59,7 @@ async def test_a_new_ticket_is_triaged_by_the_agent(
     configurator_headers: dict[str, str],
     hiagent_emulator: EmulatorServer,
     db_session: AsyncSession,
+    event_log: EventLog,
 ) -> None:
     hiagent_emulator.set_scenario("triage-key", Scenario(answer=json.dumps(TRIAGE), chunks=3))
     await add_triage_agent(client, configurator_headers)
@@ -69,8 +71,12 @@ async def test_a_new_ticket_is_triaged_by_the_agent(
     prompt = hiagent_emulator.calls("chat_query_v2")[-1].body["Query"]
     assert "I was billed twice for March." in prompt
     events = (await db_session.exec(select(Event).order_by(Event.id))).all()  # type: ignore[arg-type]
-    assert [e.event_type for e in events] == ["tickets.created", "tickets.triaged"]
-    assert events[1].payload["category"] == "billing"
+    ticket_events = [e for e in events if e.event_type.startswith("tickets.")]
+    assert [e.event_type for e in ticket_events] == ["tickets.created", "tickets.triaged"]
+    assert ticket_events[1].payload["category"] == "billing"
+    calls = await event_log.wait_for("hiagent.call_finished")
+    assert calls[0].payload["agent"] == "ticket-triage"
+    assert calls[0].payload["status"] == "success"
     await app.state.request_recorder.flush()
     log = await client.get(
         "/api/v1/analytics/requests",
