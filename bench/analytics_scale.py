@@ -26,7 +26,6 @@ import platform
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from rendered import install, log, rendered_project
+
 AGENTS = 20
 LOAD_CHUNK = 500_000
 
@@ -72,51 +72,18 @@ GROUP BY GROUPING SETS ((), (agent_config_id), (status))
 """
 
 
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# --- outside: render the template and run again inside it ---------------------------------
-
-
 def render_and_run(args: argparse.Namespace) -> int:
     """Render a project (unless `--project` names one), install it, and run inside it."""
     if args.project is not None:
         return run_inside(args.project.resolve(), args)
-    with tempfile.TemporaryDirectory(prefix="bench-analytics-") as folder:
-        project = Path(folder) / "bench-analytics"
-        _log(f"rendering the template into {project}")
-        answers = {
-            "project_name": "Bench Analytics",
-            "with_worker": "false",
-            "with_dashboard": "false",
-            "with_example_module": "false",
-            "run_bootstrap": "false",
-        }
-        subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [
-                sys.executable,
-                "-m",
-                "copier",
-                "copy",
-                "--trust",
-                "--defaults",
-                "--vcs-ref=HEAD",
-                "--quiet",
-                *(f"--data={key}={value}" for key, value in answers.items()),
-                str(REPO),
-                str(project),
-            ],
-            check=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
+    with rendered_project("Bench Analytics") as project:
         return run_inside(project, args)
 
 
 def run_inside(project: Path, args: argparse.Namespace) -> int:
     """Install `project` and run this script with its Python."""
-    subprocess.run(["uv", "sync", "--quiet"], cwd=project, check=True)  # noqa: S607 - uv on PATH
-    inside = [str(project / ".venv" / "bin" / "python"), __file__, "--inside"]
+    python = install(project)
+    inside = [str(python), __file__, "--inside"]
     passed = [
         *("--rows", str(args.rows), "--days", str(args.days)),
         *("--runs", str(args.runs), "--raw-runs", str(args.raw_runs)),
@@ -224,7 +191,7 @@ class Bench:
 
         await asyncio.gather(loader(), loader())
         loaded = time.perf_counter() - started
-        _log(f"loaded {rows:,} rows in {loaded:.0f} s; building indexes")
+        log(f"loaded {rows:,} rows in {loaded:.0f} s; building indexes")
         await connection.execute("ALTER TABLE request_logs ENABLE TRIGGER ALL")
         started = time.perf_counter()
         for index in indexes:
@@ -272,7 +239,7 @@ class Bench:
             f"{row['grain']} {row['n']:,}" for row in counts
         )
         self.facts["request_log_rollups size"] = size
-        _log(f"rolled up in {elapsed:.0f} s: {self.facts['request_log_rollups rows']}")
+        log(f"rolled up in {elapsed:.0f} s: {self.facts['request_log_rollups rows']}")
 
     async def measure(self) -> None:
         """Time every query through the API; summaries also straight from the raw rows."""
@@ -361,7 +328,7 @@ class Bench:
                             connection, raw_range, agent_id, await call()
                         )
                     self.timings.append(timing)
-                    _log(f"{name}: p50 {Timing.quantile(timing.samples, 0.5):.1f} ms")
+                    log(f"{name}: p50 {Timing.quantile(timing.samples, 0.5):.1f} ms")
                 await self.recorder_burst(app)
         await connection.close()
 
@@ -482,7 +449,7 @@ async def bench_inside(args: argparse.Namespace, package: str) -> int:
     print("\n" + report)
     if args.output:
         args.output.write_text(report + "\n", encoding="utf-8")
-        _log(f"written to {args.output}")
+        log(f"written to {args.output}")
     return 0
 
 

@@ -39,7 +39,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,7 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from rendered import install, log, rendered_project
+
 AGENT = "bench-bot"
 APP_KEY = "app-bench"
 ACCESS_KEY = "bench-access-key"
@@ -56,50 +56,17 @@ CONCURRENCY = (1, 16, 64)
 MODES = ("blocking", "streaming")
 
 
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# --- outside: render the template and run again inside it ---------------------------------
-
-
 def render_and_run(args: argparse.Namespace) -> int:
     """Render a project (unless `--project` names one), install it, and run inside it."""
     if args.project is not None:
         return run_inside(args.project.resolve(), args)
-    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as folder:
-        project = Path(folder) / "bench-gateway"
-        _log(f"rendering the template into {project}")
-        answers = {
-            "project_name": "Bench Gateway",
-            "with_worker": "false",
-            "with_dashboard": "false",
-            "with_example_module": "false",
-            "run_bootstrap": "false",
-        }
-        subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [
-                sys.executable,
-                "-m",
-                "copier",
-                "copy",
-                "--trust",
-                "--defaults",
-                "--vcs-ref=HEAD",
-                "--quiet",
-                *(f"--data={key}={value}" for key, value in answers.items()),
-                str(REPO),
-                str(project),
-            ],
-            check=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
+    with rendered_project("Bench Gateway") as project:
         return run_inside(project, args)
 
 
 def run_inside(project: Path, args: argparse.Namespace) -> int:
     """Install `project` and run this script with its Python."""
-    subprocess.run(["uv", "sync", "--quiet"], cwd=project, check=True)  # noqa: S607 - uv on PATH
+    python = install(project)
     passed = [
         *("--calls-per-worker", str(args.calls_per_worker)),
         *("--min-calls", str(args.min_calls)),
@@ -108,8 +75,7 @@ def run_inside(project: Path, args: argparse.Namespace) -> int:
         *("--server-url", args.server_url),
         *(("--output", str(args.output.resolve())) if args.output else ()),
     ]
-    python = str(project / ".venv" / "bin" / "python")
-    command = [python, str(Path(__file__).resolve()), "--inside", *passed]
+    command = [str(python), str(Path(__file__).resolve()), "--inside", *passed]
     return subprocess.run(command, cwd=project, check=False).returncode  # noqa: S603
 
 
@@ -321,7 +287,7 @@ class Bench:
                 }
                 for mode in MODES:
                     for concurrency in CONCURRENCY:
-                        _log(f"{mode} with {concurrency} concurrent callers")
+                        log(f"{mode} with {concurrency} concurrent callers")
                         cells = [Cell(layer, mode, concurrency) for layer in layers]
                         await _measure(cells, [calls[mode] for calls in layers.values()], self.args)
                         self.cells += cells
@@ -473,7 +439,7 @@ async def bench_inside(args: argparse.Namespace, package: str) -> int:
     print("\n" + report)
     if args.output:
         args.output.write_text(report + "\n", encoding="utf-8")
-        _log(f"written to {args.output}")
+        log(f"written to {args.output}")
     return 0
 
 

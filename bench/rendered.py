@@ -1,0 +1,60 @@
+"""Shared by the benchmarks: render a lean product from this template and install it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+# The benchmarks measure the API and the gateway: the optional parts would only add noise.
+LEAN_ANSWERS = {
+    "with_worker": "false",
+    "with_dashboard": "false",
+    "with_example_module": "false",
+    "run_bootstrap": "false",
+}
+
+
+def log(message: str) -> None:
+    """A timestamped progress line."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@contextmanager
+def rendered_project(name: str) -> Iterator[Path]:
+    """The template (HEAD plus local changes) rendered into a temporary folder."""
+    slug = name.lower().replace(" ", "-")
+    with tempfile.TemporaryDirectory(prefix=f"{slug}-") as folder:
+        project = Path(folder) / slug
+        log(f"rendering the template into {project}")
+        answers = {"project_name": name, **LEAN_ANSWERS}
+        subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [
+                sys.executable,
+                "-m",
+                "copier",
+                "copy",
+                "--trust",
+                "--defaults",
+                "--vcs-ref=HEAD",
+                "--quiet",
+                *(f"--data={key}={value}" for key, value in answers.items()),
+                str(REPO),
+                str(project),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        yield project
+
+
+def install(project: Path) -> Path:
+    """`uv sync` the project; returns its Python."""
+    subprocess.run(["uv", "sync", "--quiet"], cwd=project, check=True)  # noqa: S607 - uv on PATH
+    return project / ".venv" / "bin" / "python"
