@@ -151,8 +151,9 @@ class Settings(BaseSettings):
 
     def _placeholder_problems(self) -> list[str]:
         problems = []
+        required = self.required_variables()
         for name in ("HIAGENT_JWT_SECRET", "VOLC_ACCESSKEY", "VOLC_SECRETKEY"):
-            value = self.required_variables()[name]
+            value = required[name]
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 problems.append(f"{name} holds a placeholder value; set a real secret")
         jwt = self.hiagent_jwt_secret

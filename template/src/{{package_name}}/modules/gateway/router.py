@@ -14,12 +14,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 
 from ...core.db import SessionDep
 from ...core.errors import error_body
 from ...core.middleware import route_template
+from ..agents.models import AgentConfig
 from ..agents.service import get_config
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .dependencies import GatewayDep
@@ -39,12 +41,20 @@ from .schemas import (
     WorkflowRunResponse,
     parsed_output,
 )
-from .service import AnswerStream, correlation_id
+from .service import AnswerStream, Gateway, correlation_id
 from .trials import check_request, list_test_runs, run_test, stream_test
 
 router = APIRouter()
 
 _SSE_PING_S = 15
+
+
+async def _config_for_call(gateway: Gateway, name_or_id: str, session: AsyncSession) -> AgentConfig:
+    """The configuration, read fresh; the session is closed to free its pooled connection
+    before the (possibly long) HiAgent call."""
+    config = await gateway.find(name_or_id, session)
+    await session.close()
+    return config
 
 
 def _elapsed_ms(started: float) -> int:
@@ -71,8 +81,7 @@ async def invoke(
     """The answer with its conversation id and token counts. Errors: 404 unknown name,
     409 disabled or not an agent, 503 + Retry-After when HiAgent is unavailable or busy,
     504 on a timeout, 502 when HiAgent or the agent failed."""
-    config = await gateway.find(name_or_id, session)
-    await session.close()  # give the pooled connection back before the long call
+    config = await _config_for_call(gateway, name_or_id, session)
     answer = await gateway.invoke(
         config,
         body.query,
@@ -109,8 +118,7 @@ async def stream(
     """Events: `start` {conversation_id, correlation_id}; `message` {text} for each piece;
     then `done` with the totals of `/invoke`, or `error` with the error envelope. Failures
     before the first event answer with a plain HTTP error, as `/invoke` does."""
-    config = await gateway.find(name_or_id, session)
-    await session.close()  # give the pooled connection back before the long call
+    config = await _config_for_call(gateway, name_or_id, session)
     started = time.perf_counter()
     answer = await gateway.stream(
         config,
@@ -180,8 +188,7 @@ async def run_workflow(
     """`blocking` waits for the end within the configuration's total timeout (504 with the
     `run_id` after it); `async` answers 202 with the `run_id` at once: follow it with
     `GET /workflows/{name}/runs/{run_id}`."""
-    config = await gateway.find(name, session)
-    await session.close()  # give the pooled connection back before the long call
+    config = await _config_for_call(gateway, name, session)
     started = time.perf_counter()
     run = await gateway.run_workflow(
         config,
@@ -213,8 +220,7 @@ async def workflow_run_status(
     gateway: GatewayDep,
 ) -> WorkflowRunResponse:
     """`status` is processing, success, failed, interrupted or stopped; `output` once done."""
-    config = await gateway.find(name, session)
-    await session.close()
+    config = await _config_for_call(gateway, name, session)
     started = time.perf_counter()
     run = await gateway.workflow_status(
         config, run_id, user_id=user.email, endpoint=route_template(request.scope)
@@ -242,8 +248,7 @@ async def query_retriever(
     gateway: GatewayDep,
 ) -> RetrieverQueryResponse:
     """Passages of the configuration's knowledge bases that match the query, best first."""
-    config = await gateway.find(name, session)
-    await session.close()
+    config = await _config_for_call(gateway, name, session)
     started = time.perf_counter()
     passages = await gateway.retrieve(
         config,
@@ -273,8 +278,7 @@ async def exec_tool(
     gateway: GatewayDep,
 ) -> ToolExecResponse:
     """The tool's output; 502 `tool_failed` with HiAgent's reason when the tool fails."""
-    config = await gateway.find(name, session)
-    await session.close()
+    config = await _config_for_call(gateway, name, session)
     started = time.perf_counter()
     output = await gateway.exec_tool(
         config, body.inputs, user_id=user.email, endpoint=route_template(request.scope)

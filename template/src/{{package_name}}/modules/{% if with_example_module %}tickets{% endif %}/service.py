@@ -19,7 +19,7 @@ from ..users.models import User
 from .events import TicketCreated, TicketTriaged
 from .models import SupportTicket, TicketStatus
 from .schemas import CATEGORIES, TicketCreate, Triage
-from .settings import TicketSettings
+from .settings import ticket_settings
 
 PROMPT = """Classify this customer support ticket. Answer with JSON only, no other text:
 {{"category": one of {categories}, "priority": "low" | "normal" | "high" | "urgent",
@@ -94,7 +94,7 @@ async def triage_ticket(session: AsyncSession, app: FastAPI, ticket_id: int) -> 
     ticket = await get_ticket(session, ticket_id)
     if ticket.status is TicketStatus.TRIAGED:
         return ticket
-    agent = TicketSettings().triage_agent
+    agent = ticket_settings().triage_agent
     gateway: Gateway = app.state.gateway
     author = await session.get(User, ticket.created_by) if ticket.created_by else None
     prompt = PROMPT.format(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,3 +13,9 @@ class TicketSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TICKETS_", env_file=".env", extra="ignore")
 
     triage_agent: str = "ticket-triage"
+
+
+@lru_cache(maxsize=1)
+def ticket_settings() -> TicketSettings:
+    """Read once per process (not on every triage)."""
+    return TicketSettings()
