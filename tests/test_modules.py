@@ -52,6 +52,14 @@ def openapi_paths(project: Path, env: dict[str, str] | None = None) -> list[str]
     return paths
 
 
+def serve_briefly(
+    project: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`serve` on an unreachable database: it must stop before that, on the module checks."""
+    unreachable = {"APP_ENV": "dev", "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/x"}
+    return run(project, SLUG, "serve", env={**unreachable, **(env or {})})
+
+
 def test_add_module_gives_a_working_tested_module(project: Path) -> None:
     added = run(project, SLUG, "add-module", "billing")
     assert added.returncode == 0, added.stderr
@@ -88,12 +96,7 @@ def test_a_broken_module_is_named_by_check_modules_and_at_start_up(project: Path
     assert checked.returncode == 1
     assert "broken_one" in checked.stderr
     assert "router.py:" in checked.stderr
-    served = run(
-        project,
-        SLUG,
-        "serve",
-        env={"APP_ENV": "dev", "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/x"},
-    )
+    served = serve_briefly(project)
     assert served.returncode != 0
     assert "broken_one" in served.stderr
     router.unlink()
@@ -124,16 +127,30 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
     )
     (plugin / "acme_plugin" / "__init__.py").write_text(
         textwrap.dedent(f"""
-        from fastapi import APIRouter
+        from fastapi import APIRouter, FastAPI, Request
+        from pydantic import Field
+        from pydantic_settings import BaseSettings, SettingsConfigDict
+        from {PACKAGE}.core.actors import actor
+        from {PACKAGE}.core.module_settings import settings_of
         from {PACKAGE}.core.plugins import ModuleManifest
+
+        class HelloSettings(BaseSettings):
+            model_config = SettingsConfigDict(env_prefix="HELLO_")
+            greeting: str = Field(default="world", min_length=1)
 
         router = APIRouter(prefix="/hello", tags=["hello"])
 
         @router.get("")
-        async def hello() -> dict[str, str]:
-            return {{"hello": "world"}}
+        async def hello(request: Request) -> dict[str, str]:
+            return {{"hello": settings_of(request.app, HelloSettings).greeting}}
 
-        manifest = ModuleManifest(name="hello", router=router)
+        @actor("hello.wave")
+        async def wave(app: FastAPI, times: int) -> None:
+            pass
+
+        manifest = ModuleManifest(
+            name="hello", router=router, settings=HelloSettings, actors=[wave]
+        )
     """)
     )
     python = str(project / ".venv" / "bin" / "python")
@@ -150,6 +167,18 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         checked = run(project, SLUG, "check-modules")
         assert checked.returncode == 0, checked.stderr
         assert "hello" in checked.stdout
+        code = f"from {PACKAGE}.worker import actors; print(sorted(actors.module_actors))"
+        workers = run(project, "python", "-c", code)
+        assert workers.returncode == 0, workers.stderr
+        assert "'hello.wave'" in workers.stdout
+        wrong = {"HELLO_GREETING": "", "APP_ENV": "dev"}
+        rechecked = run(project, SLUG, "check-modules", env=wrong)
+        assert rechecked.returncode == 1
+        assert "hello: " in rechecked.stderr
+        assert "HELLO_GREETING: String should have at least 1 character" in rechecked.stderr
+        served = serve_briefly(project, wrong)
+        assert served.returncode == 2
+        assert "module 'hello': HELLO_GREETING" in served.stderr
     finally:
         subprocess.run(
             [UV, "pip", "uninstall", "-q", "--python", python, "acme-plugin"],

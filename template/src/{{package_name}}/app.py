@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace.export import SpanExporter
+from pydantic_settings import BaseSettings
 
+from .core.actors import InlineDispatcher
 from .core.db import Database, describe_database_error
 from .core.errors import install_error_handlers
 from .core.events.bus import EventBus
@@ -17,6 +19,7 @@ from .core.health import router as health_router
 from .core.logging import configure_logging
 from .core.metrics import metrics_endpoint
 from .core.middleware import RequestContextMiddleware
+from .core.module_settings import load_module_settings
 from .core.plugins import ModuleManifest, discover_modules
 from .core.project import PROJECT_NAME
 from .core.settings import ConfigurationError, Settings, get_settings
@@ -59,6 +62,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             # Started first and stopped last, so modules may publish while starting or stopping.
             await stack.enter_async_context(app.state.event_bus.running())
+            # Module actors run here unless a module (the worker's tasks) hands them to Redis.
+            app.state.actor_dispatcher = InlineDispatcher(app)
+            await stack.enter_async_context(app.state.actor_dispatcher.running())
             for module in modules:
                 if module.lifespan is not None:
                     await stack.enter_async_context(module.lifespan(app))
@@ -69,13 +75,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+    settings: Settings | None = None,
+    *,
+    span_exporter: SpanExporter | None = None,
+    module_settings: Iterable[BaseSettings] = (),
 ) -> FastAPI:
-    """Build the API. Raises `ConfigurationError` listing every configuration problem."""
+    """Build the API. Raises `ConfigurationError` listing every configuration problem.
+
+    `module_settings` replaces modules' settings read from the environment (tests, embedding).
+    """
     settings = settings or get_settings()
     settings.validate_for_start()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     modules: list[ModuleManifest] = discover_modules()
+    loaded_settings, problems = load_module_settings(modules, module_settings)
+    if problems:
+        raise ConfigurationError(problems)
     app = FastAPI(
         title=PROJECT_NAME,
         version="0.1.0",
@@ -86,6 +101,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.modules = modules
+    app.state.module_settings = loaded_settings
     app.state.readiness_checks = [ReadinessCheck("database", _database_ready)]
     install_error_handlers(app)
     app.include_router(health_router)

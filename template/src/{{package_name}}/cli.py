@@ -16,6 +16,7 @@ from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
 from .core.migrations import upgrade
 from .core.module_check import check_modules
+from .core.module_settings import load_module_settings
 from .core.plugins import ModuleLoadError, discover_modules
 from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
 from .core.scaffold import scaffold_module
@@ -55,17 +56,22 @@ def load_settings() -> Settings:
     try:
         settings.validate_for_start()
     except ConfigurationError as exc:
-        typer.secho(
-            f"Cannot start ({settings.app_env} profile): the configuration has "
-            f"{len(exc.problems)} problem(s):",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        typer.echo("Set them in the environment or in .env (see .env.example).", err=True)
-        raise typer.Exit(code=2) from exc
+        report_configuration_problems(settings, exc.problems)
     return settings
+
+
+def report_configuration_problems(settings: Settings, problems: list[str]) -> NoReturn:
+    """Print every configuration problem and exit 2."""
+    typer.secho(
+        f"Cannot start ({settings.app_env} profile): the configuration has "
+        f"{len(problems)} problem(s):",
+        fg=typer.colors.RED,
+        err=True,
+    )
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
+    typer.echo("Set them in the environment or in .env (see .env.example).", err=True)
+    raise typer.Exit(code=2)
 
 
 def use_embedded_database_if_unset(settings: Settings) -> Settings:
@@ -190,7 +196,7 @@ def serve(
     settings = load_settings()
     if not settings.database_url:
         fail("Starting", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} serve")
-    ensure_modules_load()
+    ensure_modules_load(settings)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -292,8 +298,9 @@ def dev(
     generated = ensure_env_file()
     if generated:
         typer.echo(f"• Generated {', '.join(generated)} into {ENV_FILE} (git-ignored)")
-    ensure_modules_load()
-    settings = use_embedded_database_if_unset(load_settings())
+    settings = load_settings()
+    ensure_modules_load(settings)
+    settings = use_embedded_database_if_unset(settings)
     settings, _emulator = use_emulator_if_unset(settings)
     settings = start_module_dev_services(settings)
     run_migrations(settings)
@@ -349,12 +356,15 @@ def check_modules_command() -> None:
     typer.secho(f"✓ {len(names)} modules are valid: {', '.join(names)}", fg=typer.colors.GREEN)
 
 
-def ensure_modules_load() -> None:
+def ensure_modules_load(settings: Settings) -> None:
     """Fail start-up early, naming the broken module, instead of deep in the server."""
     try:
-        discover_modules()
+        modules = discover_modules()
     except ModuleLoadError as exc:
         fail("Loading modules", str(exc), f"{PROJECT_SLUG} check-modules")
+    _, problems = load_module_settings(modules)
+    if problems:
+        report_configuration_problems(settings, problems)
 
 
 @cli.command()

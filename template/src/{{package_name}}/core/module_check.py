@@ -10,8 +10,12 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from fastapi import APIRouter
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 from sqlmodel import SQLModel
 
+from .actors import Actor
+from .module_settings import settings_problems
 from .plugins import ENTRY_POINT_GROUP, ModuleManifest
 from .project import PACKAGE_NAME
 from .scaffold import MODULES_DIR
@@ -81,7 +85,54 @@ def _manifest_problems(name: str, manifest: object, where: str) -> list[ModulePr
                     "list SQLModel table classes only",
                 )
             )
+    return problems + _actor_problems(name, manifest, where) + _settings_problems(manifest, where)
+
+
+def _actor_problems(name: str, manifest: ModuleManifest, where: str) -> list[ModuleProblem]:
+    problems = []
+    for job in manifest.actors:
+        if not isinstance(job, Actor):
+            problems.append(
+                ModuleProblem(
+                    name,
+                    where,
+                    f"{job!r} in actors is not an actor",
+                    f"decorate the async function with @actor('{name}.<job>')",
+                )
+            )
+        elif not job.name.startswith(f"{name}."):
+            problems.append(
+                ModuleProblem(
+                    name,
+                    where,
+                    f"actor {job.name!r} is not named after its module",
+                    f"name it '{name}.{job.name.rpartition('.')[2]}'",
+                )
+            )
     return problems
+
+
+def _settings_problems(manifest: ModuleManifest, where: str) -> list[ModuleProblem]:
+    kind = manifest.settings
+    if kind is None:
+        return []
+    if not (isinstance(kind, type) and issubclass(kind, BaseSettings)):
+        return [
+            ModuleProblem(
+                manifest.name,
+                where,
+                f"settings is {kind!r}, not a BaseSettings class",
+                "pass the class (not an instance) of a pydantic-settings BaseSettings",
+            )
+        ]
+    try:
+        kind()
+    except ValidationError as exc:
+        return [
+            ModuleProblem(manifest.name, where, problem, "set it in the environment or in .env")
+            for problem in settings_problems(kind, exc)
+        ]
+    return []
 
 
 def _import_problems(name: str, folder: Path) -> list[ModuleProblem]:

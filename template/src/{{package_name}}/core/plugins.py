@@ -18,8 +18,10 @@ from typing import Any
 
 import typer
 from fastapi import APIRouter, FastAPI
+from pydantic_settings import BaseSettings
 from sqlmodel import SQLModel
 
+from .actors import Actor
 from .events.bus import Subscription
 from .project import PACKAGE_NAME
 
@@ -58,6 +60,10 @@ class ModuleManifest:
     cli: typer.Typer | None = None
     # Event handlers made with `@subscribe(EventType)`; delivered by the event bus.
     subscriptions: Sequence[Subscription[Any]] = ()
+    # Background jobs made with `@actor("<module>.<job>")`: run by the workers, or in process.
+    actors: Sequence[Actor[Any]] = ()
+    # A `BaseSettings` class, read and checked at start-up; `settings_of(app, cls)` gives it.
+    settings: type[BaseSettings] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,11 +131,25 @@ def discover_modules() -> list[ModuleManifest]:
             loaded if isinstance(loaded, ModuleManifest) else _manifest_of(entry.name, loaded)
         )
         manifests.append(manifest)
+    _check_unique(manifests)
+    return sorted(manifests, key=lambda m: (m.order, m.name))
+
+
+def _check_unique(manifests: list[ModuleManifest]) -> None:
     names = [m.name for m in manifests]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ModuleLoadError(duplicates[0], "two modules share this name", "rename one of them")
-    return sorted(manifests, key=lambda m: (m.order, m.name))
+    owners: dict[str, str] = {}
+    for manifest in manifests:
+        for job in manifest.actors:
+            if job.name in owners:
+                raise ModuleLoadError(
+                    manifest.name,
+                    f"its actor {job.name!r} is also declared by module {owners[job.name]!r}",
+                    f"name the actor '{manifest.name}.<job>'",
+                )
+            owners[job.name] = manifest.name
 
 
 def import_all_models() -> None:

@@ -10,6 +10,7 @@ lifespan, and HTTP through httpx's ASGI transport. Each test starts with empty t
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -26,6 +27,7 @@ from ..core.security import create_access_token, hash_password
 from ..core.settings import AppEnv, Settings
 from ..hiagent.emulator import EmulatorServer
 from ..modules.users.models import Role, User
+from .actors import ActorRunner
 from .database import create_test_database, drop_test_database, server_url, truncate_all
 from .events import EventLog
 
@@ -35,7 +37,8 @@ TEST_PASSWORD = "test-password-123"  # noqa: S105 - a fixture value, not a secre
 @pytest_asyncio.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """URL of a freshly migrated database, dropped after the session."""
-    url = await create_test_database(server_url())
+    # In a thread: starting an embedded server runs its own event loop.
+    url = await create_test_database(await asyncio.to_thread(server_url))
     yield url
     await drop_test_database(url)
 
@@ -159,6 +162,19 @@ async def rollback_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
         finally:
             await session.close()
             await transaction.rollback()
+
+
+@pytest_asyncio.fixture
+async def actor_runner(app: FastAPI) -> AsyncIterator[ActorRunner]:
+    """Module actors sent during the test run in this process: `await actor_runner.drain()`."""
+    runner = ActorRunner(app)
+    dispatcher = app.state.actor_dispatcher
+    app.state.actor_dispatcher = runner
+    try:
+        yield runner
+    finally:
+        app.state.actor_dispatcher = dispatcher
+        await runner.stop()
 
 
 @pytest.fixture

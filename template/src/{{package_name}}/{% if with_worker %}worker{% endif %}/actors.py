@@ -1,9 +1,10 @@
-"""Dramatiq's entry point for `<slug> worker`: the broker, the actor, and the app it runs.
+"""Dramatiq's entry point for `<slug> worker`: the broker, the actors, and the app they use.
 
 Each worker process builds the application (`create_app`) and runs its lifespan on an event
 loop thread, so a task uses exactly what an API request uses: the gateway with its retries,
 circuit breakers and limits, the request log, the event bus (whose dispatcher then also runs in
-the workers, spreading event delivery across instances).
+the workers, spreading event delivery across instances). Besides `run_task`, the workers run
+the actors modules declare in their manifests (`core/actors.py`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from dramatiq.middleware import Middleware
 from fastapi import FastAPI
 
 from ..app import create_app
+from ..core.plugins import discover_modules
 from ..modules.tasks.runner import execute_task
 from .broker import QUEUE, RUN_TASK, build_broker
 from .connection import redis_client
+from .dispatch import register_actors
 from .settings import get_worker_settings
 
 _LOOP_START_TIMEOUT_S = 5.0
@@ -66,6 +69,7 @@ runtime = AppRuntime()
 settings = get_worker_settings()
 broker = build_broker(settings, redis_client(settings), [runtime])
 dramatiq.set_broker(broker)
+module_actors = register_actors(broker, discover_modules(), runtime.require_app)
 
 
 @dramatiq.actor(actor_name=RUN_TASK, queue_name=QUEUE)

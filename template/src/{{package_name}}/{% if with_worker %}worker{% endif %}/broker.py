@@ -33,11 +33,11 @@ def run_task_message(task_id: str) -> Message[None]:
     return Message(queue_name=QUEUE, actor_name=RUN_TASK, args=(task_id,), kwargs={}, options={})
 
 
-def queue_key(settings: WorkerSettings) -> str:
-    """The Redis list of message ids waiting in the task queue (Dramatiq's layout)."""
-    return f"{settings.redis_namespace}:{QUEUE}"
+def queue_key(settings: WorkerSettings, queue: str = QUEUE) -> str:
+    """The Redis list of message ids waiting in a queue (Dramatiq's layout)."""
+    return f"{settings.redis_namespace}:{queue}"
 
 
-def messages_key(settings: WorkerSettings) -> str:
-    """The Redis hash of queued and unacknowledged messages (Dramatiq's layout)."""
-    return f"{queue_key(settings)}.msgs"
+def messages_key(settings: WorkerSettings, queue: str = QUEUE) -> str:
+    """The Redis hash of a queue's queued and unacknowledged messages (Dramatiq's layout)."""
+    return f"{queue_key(settings, queue)}.msgs"

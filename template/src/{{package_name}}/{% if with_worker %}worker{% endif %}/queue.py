@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 import redis.asyncio
+from dramatiq import Message
 from dramatiq.errors import BrokerConnectionError
 from loguru import logger
 from redis.asyncio.client import PubSub
@@ -45,10 +46,14 @@ class TaskQueue:
 
     async def enqueue(self, task_id: str) -> str:
         """Send `run_task(task_id)` to the workers; returns the Redis id of the message."""
+        return await self.send(run_task_message(task_id))
+
+    async def send(self, message: Message[Any]) -> str:
+        """Put a message on its queue for the workers; returns its Redis id."""
         if not self.available:
             raise QueueUnavailableError(self.problem or "Redis is unavailable")
         try:
-            message = await asyncio.to_thread(self._broker.enqueue, run_task_message(task_id))
+            message = await asyncio.to_thread(self._broker.enqueue, message)
         except REDIS_ERRORS as exc:
             self._went_away(exc)
             raise QueueUnavailableError(self.problem or "Redis is unavailable") from exc

@@ -1,9 +1,11 @@
 """Manifest of the tickets example module."""
 
 from ...core.plugins import ModuleManifest
+from .actors import retriage
 from .handlers import triage_new_ticket
 from .models import SupportTicket
 from .router import router
+from .settings import TicketSettings
 
 manifest = ModuleManifest(
     name="tickets",
@@ -12,4 +14,6 @@ manifest = ModuleManifest(
     order=110,
     description="Example: support tickets triaged by a HiAgent agent",
     subscriptions=[triage_new_ticket],
+    actors=[retriage],
+    settings=TicketSettings,
 )

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request, status
 
 from ...core.db import SessionDep
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
+from .actors import retriage as retriage_job
 from .models import TicketStatus
-from .schemas import TicketCreate, TicketPage, TicketRead
-from .service import create_ticket, get_ticket, list_tickets, triage_ticket
+from .schemas import RetriageQueued, TicketCreate, TicketPage, TicketRead
+from .service import create_ticket, get_ticket, ids_needing_review, list_tickets, triage_ticket
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -35,6 +36,25 @@ async def list_all(
     """Tickets, newest first, optionally by status."""
     items, total = await list_tickets(session, ticket_status, limit, offset)
     return TicketPage(items=[TicketRead.model_validate(t) for t in items], total=total)
+
+
+@router.post(
+    "/retriage",
+    response_model=RetriageQueued,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Triage again every ticket needing review, in the background",
+)
+async def retriage_needing_review(
+    request: Request,
+    session: SessionDep,
+    _: ConfiguratorUser,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> RetriageQueued:
+    """After fixing the triage agent: one background job per ticket set aside (oldest first)."""
+    ticket_ids = await ids_needing_review(session, limit)
+    for ticket_id in ticket_ids:
+        await retriage_job.send(request.app, ticket_id)
+    return RetriageQueued(queued=len(ticket_ids), ticket_ids=ticket_ids)
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, summary="Read a ticket")

@@ -53,3 +53,10 @@ class Triage(BaseModel):
     category: str = "other"
     priority: TicketPriority = TicketPriority.NORMAL
     summary: str = Field(default="", max_length=1000)
+
+
+class RetriageQueued(BaseModel):
+    """Tickets handed to the background for another triage."""
+
+    queued: int
+    ticket_ids: list[int]

@@ -14,12 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ...core.errors import AppError, NotFoundError
 from ...core.events.bus import EventBus
 from ...core.models import utcnow
+from ...core.module_settings import settings_of
 from ..gateway.service import Gateway
 from ..users.models import User
 from .events import TicketCreated, TicketTriaged
 from .models import SupportTicket, TicketStatus
 from .schemas import CATEGORIES, TicketCreate, Triage
-from .settings import ticket_settings
+from .settings import TicketSettings
 
 PROMPT = """Classify this customer support ticket. Answer with JSON only, no other text:
 {{"category": one of {categories}, "priority": "low" | "normal" | "high" | "urgent",
@@ -71,6 +72,17 @@ async def list_tickets(
     return list(rows.all()), int(total.one())
 
 
+async def ids_needing_review(session: AsyncSession, limit: int) -> list[int]:
+    """Tickets set aside for a person (the agent failed on them), oldest first."""
+    rows = await session.exec(
+        select(SupportTicket.id)
+        .where(col(SupportTicket.status) == TicketStatus.NEEDS_REVIEW)
+        .order_by(col(SupportTicket.id))
+        .limit(limit)
+    )
+    return [ticket_id for ticket_id in rows.all() if ticket_id is not None]
+
+
 def parse_triage(answer: str) -> Triage:
     """The agent's JSON; a free-text answer becomes the summary of an unclassified ticket."""
     found = _JSON_OBJECT.search(answer)
@@ -94,7 +106,7 @@ async def triage_ticket(session: AsyncSession, app: FastAPI, ticket_id: int) -> 
     ticket = await get_ticket(session, ticket_id)
     if ticket.status is TicketStatus.TRIAGED:
         return ticket
-    agent = ticket_settings().triage_agent
+    agent = settings_of(app, TicketSettings).triage_agent
     gateway: Gateway = app.state.gateway
     author = await session.get(User, ticket.created_by) if ticket.created_by else None
     prompt = PROMPT.format(

@@ -1,9 +1,8 @@
-"""Settings of the tickets module."""
+"""Settings of the tickets module, declared in its manifest (read and checked at start-up)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,10 +11,4 @@ class TicketSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TICKETS_", env_file=".env", extra="ignore")
 
-    triage_agent: str = "ticket-triage"
-
-
-@lru_cache(maxsize=1)
-def ticket_settings() -> TicketSettings:
-    """Read once per process (not on every triage)."""
-    return TicketSettings()
+    triage_agent: str = Field(default="ticket-triage", min_length=1, max_length=100)

@@ -1,5 +1,7 @@
 """The tasks module at run time: the queue, the Redis readiness check, the monitor loop.
 
+While it runs, module actors (`Actor.send`) go to the workers through Redis too.
+
 The monitor runs in every API instance and worker process. Each pass it checks Redis (and so
 turns inline processing on or off), queues again runs whose worker died, sends due tasks that
 have no message in Redis (never sent, lost in a failover, or due for a retry), and now and then
@@ -18,6 +20,7 @@ from loguru import logger
 
 from ...core.events import EventBus
 from ...core.health import ReadinessCheck
+from ...worker.dispatch import QueueDispatcher
 from ...worker.metrics import TASK_FAILURES
 from ...worker.notifier import RedisEventNotifier
 from ...worker.queue import TaskQueue
@@ -43,10 +46,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     notifier = RedisEventNotifier(queue.redis, settings.redis_namespace)
     bus.add_notifier(notifier)
     await queue.check()
+    inline = app.state.actor_dispatcher
+    app.state.actor_dispatcher = QueueDispatcher(queue, inline)
     monitor = asyncio.create_task(_monitor(app, queue, settings), name="task-monitor")
     try:
         yield
     finally:
+        app.state.actor_dispatcher = inline
         monitor.cancel()
         with suppress(asyncio.CancelledError):
             await monitor

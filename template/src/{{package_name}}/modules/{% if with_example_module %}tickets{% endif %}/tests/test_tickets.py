@@ -12,10 +12,15 @@ from fastapi import FastAPI
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ....app import create_app
 from ....core.events.models import Event
+from ....core.module_settings import settings_of
+from ....core.settings import ConfigurationError, Settings
 from ....hiagent.emulator import EmulatorServer, Failure, Scenario
+from ....testing.actors import ActorRunner
 from ....testing.events import EventLog
 from ..service import parse_triage
+from ..settings import TicketSettings
 
 TRIAGE = {"category": "billing", "priority": "high", "summary": "Charged twice in March."}
 
@@ -133,6 +138,57 @@ async def test_retriage_on_demand_and_roles(
         "/api/v1/tickets", params={"status": "triaged"}, headers=viewer_headers
     )
     assert [t["id"] for t in listed.json()["items"]] == [ticket["id"]]
+
+
+async def test_tickets_needing_review_are_triaged_again_by_background_jobs(
+    client: httpx.AsyncClient,
+    configurator_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+    hiagent_emulator: EmulatorServer,
+    actor_runner: ActorRunner,
+) -> None:
+    first = await file_ticket(client, configurator_headers)
+    second = await file_ticket(client, configurator_headers)
+    for ticket in (first, second):
+        await wait_for_status(client, configurator_headers, ticket["id"], "needs_review")
+    await add_triage_agent(client, configurator_headers)
+    hiagent_emulator.set_scenario("triage-key", Scenario(answer=json.dumps(TRIAGE)))
+
+    denied = await client.post("/api/v1/tickets/retriage", headers=viewer_headers)
+    assert denied.status_code == 403
+    queued = await client.post("/api/v1/tickets/retriage", headers=configurator_headers)
+    assert queued.status_code == 202, queued.text
+    assert queued.json() == {"queued": 2, "ticket_ids": [first["id"], second["id"]]}
+    assert actor_runner.sent == [
+        ("tickets.retriage", (first["id"],), {}),
+        ("tickets.retriage", (second["id"],), {}),
+    ]
+    await actor_runner.drain()
+    for ticket in (first, second):
+        body = (await client.get(f"/api/v1/tickets/{ticket['id']}", headers=viewer_headers)).json()
+        assert (body["status"], body["category"]) == ("triaged", "billing")
+    nothing_left = await client.post("/api/v1/tickets/retriage", headers=configurator_headers)
+    assert nothing_left.json() == {"queued": 0, "ticket_ids": []}
+
+
+def test_a_wrong_module_setting_stops_start_up_naming_the_module(
+    test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TICKETS_TRIAGE_AGENT", "")
+    with pytest.raises(ConfigurationError) as raised:
+        create_app(test_settings)
+    [problem] = raised.value.problems
+    assert problem.startswith("module 'tickets': TICKETS_TRIAGE_AGENT: String should have at least")
+
+
+def test_module_settings_come_from_the_environment_or_the_caller(
+    test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TICKETS_TRIAGE_AGENT", "triage-from-env")
+    from_env = create_app(test_settings)
+    assert settings_of(from_env, TicketSettings).triage_agent == "triage-from-env"
+    given = create_app(test_settings, module_settings=[TicketSettings(triage_agent="mine")])
+    assert settings_of(given, TicketSettings).triage_agent == "mine"
 
 
 @pytest.mark.parametrize(
