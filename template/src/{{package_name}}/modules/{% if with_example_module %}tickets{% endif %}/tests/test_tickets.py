@@ -9,12 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ....app import create_app
 from ....core.events.models import Event
-from ....core.module_settings import settings_of
+from ....core.module_settings import override_settings, settings_of
 from ....core.settings import ConfigurationError, Settings
 from ....hiagent.emulator import EmulatorServer, Failure, Scenario
 from ....testing.actors import ActorRunner
@@ -189,6 +190,14 @@ def test_module_settings_come_from_the_environment_or_the_caller(
     assert settings_of(from_env, TicketSettings).triage_agent == "triage-from-env"
     given = create_app(test_settings, module_settings=[TicketSettings(triage_agent="mine")])
     assert settings_of(given, TicketSettings).triage_agent == "mine"
+    override_settings(given, TicketSettings(triage_agent="from-a-later-module"))
+    assert settings_of(given, TicketSettings).triage_agent == "from-a-later-module"
+
+    class Undeclared(BaseSettings):
+        pass
+
+    with pytest.raises(LookupError, match="not the `settings` of any loaded module"):
+        override_settings(given, Undeclared())
 
 
 @pytest.mark.parametrize(
