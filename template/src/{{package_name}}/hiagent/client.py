@@ -14,6 +14,10 @@ The breaker judges whole calls: a chat call counts as healthy at its first token
 Chat answers are always streamed (P7): `ChatStream` yields the answer's text, handles
 `message_failed`, `agent_error` and `message_cost` itself, applies the first-token and
 whole-answer timeouts, and stops the upstream message when it is abandoned (P14).
+
+A workflow started without waiting is followed in the background until it ends or its deadline
+(start + `total_timeout_s`) passes (P12: nobody else would ever give up on it). The follower
+holds slots only while it polls, and reports the run's end through `on_run_end`.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -54,7 +60,11 @@ T = TypeVar("T")
 
 # Workflow statuses that end a run (wire-protocol notes, §1.3).
 _FINISHED_RUN = frozenset({"success", "failed", "interrupted", "stopped"})
+# The status we report for a followed run still unfinished at its deadline (not HiAgent's own).
+_RUN_TIMED_OUT = "timeout"
 _FIRST_POLL_S = 0.1
+# A follower skips a poll refused by our own limits or an open breaker, and tries again later.
+_POLL_LATER = frozenset({ErrorType.BUSY, ErrorType.CIRCUIT_OPEN})
 # Background clean-up of an abandoned answer (stop_message, closing the stream) gets this long.
 _CLEANUP_TIMEOUT_S = 5.0
 # A tool id maps to its plugin id for good; the cache only needs a bound on its size.
@@ -115,7 +125,11 @@ class ChatTotals:
 
 @dataclass(frozen=True, slots=True)
 class WorkflowRun:
-    """A workflow run; `output` is the workflow's JSON text once `status` is success."""
+    """A workflow run; `output` is the workflow's JSON text once `status` is success.
+
+    `deadline_at` (UTC) is set for a run this process follows: past it, an unfinished run is
+    reported with status `timeout`.
+    """
 
     run_id: str
     status: str
@@ -123,6 +137,16 @@ class WorkflowRun:
     message: str = ""
     cost_ms: int = 0
     tokens: int = 0
+    deadline_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _FollowedRun:
+    """A run followed in the background: its deadline, and the task following it."""
+
+    deadline: float  # event-loop time
+    deadline_at: datetime
+    task: asyncio.Task[None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +183,24 @@ async def _checked(call: Awaitable[Any], action: str) -> Any:
 
 
 class _Call:
-    """One operation in progress: its slots, deadline, span and outcome."""
+    """One operation in progress: its slots, deadline, span and outcome.
+
+    `started` (event-loop time) defaults to now; a followed run counts from its start call.
+    """
 
     def __init__(
-        self, client: HiAgentClient, target: Target, operation: str, on_finish: FinishCallback
+        self,
+        client: HiAgentClient,
+        target: Target,
+        operation: str,
+        on_finish: FinishCallback,
+        *,
+        started: float | None = None,
     ) -> None:
         self.client = client
         self.target = target
         self.loop = asyncio.get_running_loop()
-        self.started = self.loop.time()
+        self.started = self.loop.time() if started is None else started
         self.deadline = self.started + target.total_timeout_s
         self.breaker = client.breaker_for(target)
         self.span = client.tracer.start_span(
@@ -211,6 +244,23 @@ class _Call:
             depth.dec()
         self._limiter = limiter
         metrics.IN_FLIGHT.labels(self.target.name).inc()
+
+    def release_slots(self) -> None:
+        """Give the slots back (if held)."""
+        if self._limiter is not None:
+            self._limiter.release()
+            self.client.process_limiter.release()
+            metrics.IN_FLIGHT.labels(self.target.name).dec()
+            self._limiter = None
+
+    @asynccontextmanager
+    async def slots(self) -> AsyncIterator[None]:
+        """Slots for the block only: a followed run holds none between two polls."""
+        await self.take_slots()
+        try:
+            yield
+        finally:
+            self.release_slots()
 
     def _queue_timeout(self) -> float:
         return min(self.client.settings.queue_timeout_s, self.deadline - self.loop.time())
@@ -266,11 +316,8 @@ class _Call:
             return
         self._finished = True
         self.verdict(failed=None if cancelled else _breaker_verdict(error))
+        self.release_slots()
         name = self.target.name
-        if self._limiter is not None:
-            self._limiter.release()
-            self.client.process_limiter.release()
-            metrics.IN_FLIGHT.labels(name).dec()
         duration = self.loop.time() - self.started
         status = "cancelled" if cancelled else outcome_status(error)
         metrics.REQUESTS.labels(name, status).inc()
@@ -298,6 +345,27 @@ class _Call:
             self._on_finish(outcome)
         except Exception as exc:  # recording must never turn an answer into an error
             logger.opt(exception=exc).error("recording a HiAgent call failed")
+
+
+@contextmanager
+def _finishing(call: _Call) -> Iterator[None]:
+    """Finish `call` with how the block ended: its error, a cancellation, or success.
+
+    A call handed over (a chat stream) is finished later by whoever took it.
+    """
+    try:
+        yield
+    except HiAgentCallError as error:
+        call.finish(error)
+        raise
+    except Exception as exc:
+        call.finish(HiAgentCallError(ErrorType.INTERNAL, f"{type(exc).__name__}: {exc}"))
+        raise
+    except BaseException:
+        call.finish(None, cancelled=True)
+        raise
+    if not call.handed_over:
+        call.finish(None)
 
 
 class ChatStream:
@@ -514,6 +582,9 @@ class HiAgentClient:
         self._limiters: dict[str, SlotLimiter] = {}
         self._plugin_ids: dict[tuple[str, str], str] = {}
         self._background: set[asyncio.Task[None]] = set()
+        # Runs followed now, and runs that passed their deadline unfinished (oldest first).
+        self._following: dict[tuple[str, str], _FollowedRun] = {}
+        self._overdue: OrderedDict[tuple[str, str], _FollowedRun] = OrderedDict()
         self._probe_lock = asyncio.Lock()
         self._probed_at: float | None = None
         self._probe_results: list[ProbeResult] = []
@@ -553,10 +624,21 @@ class HiAgentClient:
         return [(name, snap) for name, snap in snapshots if snap.state is not BreakerState.CLOSED]
 
     def reset(self) -> None:
-        """Forget every breaker, limiter and cached plugin id (tests; after an incident)."""
+        """Forget every breaker, limiter, cached plugin id and followed run (tests; after an
+        incident); followers still running are cancelled."""
         self._breakers.clear()
         self._limiters.clear()
         self._plugin_ids.clear()
+        for followed in self._following.values():
+            if followed.task is not None:
+                followed.task.cancel()
+        self._following.clear()
+        self._overdue.clear()
+
+    @property
+    def followed_runs(self) -> int:
+        """Workflow runs followed in the background right now."""
+        return len(self._following)
 
     def deadline_error(
         self, target: Target, action: str, *, first_token: bool = False
@@ -635,9 +717,18 @@ class HiAgentClient:
             )
 
     async def aclose(self) -> None:
-        """Wait (briefly) for background clean-up; the services are closed by their owner."""
+        """Stop following runs, then wait (briefly) for background clean-up; the services are
+        closed by their owner."""
+        await self.stop_following()
         if self._background:
             await asyncio.wait(self._background, timeout=_CLEANUP_TIMEOUT_S)
+
+    async def stop_following(self) -> None:
+        """Cancel every follower and wait for them: their runs are reported `cancelled`."""
+        tasks = [f.task for f in self._following.values() if f.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # Operations
 
@@ -646,7 +737,7 @@ class HiAgentClient:
         self, target: Target, operation: str, on_finish: FinishCallback
     ) -> AsyncIterator[_Call]:
         call = _Call(self, target, operation, on_finish)
-        try:
+        with _finishing(call):
             if self.services is None:
                 raise HiAgentCallError(
                     ErrorType.NOT_CONFIGURED,
@@ -656,17 +747,6 @@ class HiAgentClient:
             call.admit()
             await call.take_slots()
             yield call
-        except HiAgentCallError as error:
-            call.finish(error)
-            raise
-        except Exception as exc:
-            call.finish(HiAgentCallError(ErrorType.INTERNAL, f"{type(exc).__name__}: {exc}"))
-            raise
-        except BaseException:
-            call.finish(None, cancelled=True)
-            raise
-        if not call.handed_over:
-            call.finish(None)
 
     async def open_chat(
         self,
@@ -748,11 +828,17 @@ class HiAgentClient:
         user_id: str,
         wait: bool = True,
         on_finish: FinishCallback = _ignore,
+        on_run_end: FinishCallback = _ignore,
     ) -> WorkflowRun:
         """Start a workflow run; with `wait`, poll it to the end within the target's deadline.
 
         A run that fails raises WORKFLOW_FAILED; a deadline raises TIMEOUT with the run id in
         `details`, so the caller can ask for its status later (P12: no endless polling).
+
+        Without `wait` the run comes back at once, with its `deadline_at`, and is followed in
+        the background (at most `max_followed_runs` at a time): `on_finish` reports the start,
+        `on_run_end` the run's end (success, WORKFLOW_FAILED, TIMEOUT, or cancelled at
+        shutdown) with its tokens.
         """
         operation = "workflow_run" if wait else "workflow_start"
         async with self._operation(target, operation, on_finish) as call:
@@ -774,24 +860,28 @@ class HiAgentClient:
                 raise HiAgentCallError(ErrorType.BAD_ANSWER, "HiAgent started a run without an id")
             run = WorkflowRun(run_id=started.run_id, status="processing")
             if wait:
-                run = await self._follow_run(call, run.run_id, user_id)
-                call.tokens_out = run.tokens
+                run_id = run.run_id
+                run = await self._follow_run(
+                    call, run_id, lambda: self._query_run(call, run_id, user_id)
+                )
+            else:
+                run = self._follow_in_background(call, run, user_id, on_run_end)
         return run
 
-    async def _follow_run(self, call: _Call, run_id: str, user_id: str) -> WorkflowRun:
+    async def _follow_run(
+        self, call: _Call, run_id: str, poll: Callable[[], Awaitable[WorkflowRun | None]]
+    ) -> WorkflowRun:
+        """Poll (None: no answer this time) with growing pauses until the run ends or the
+        deadline passes; the run's tokens go to `call`."""
         delay = _FIRST_POLL_S
         try:
-            while True:
-                run = await self._query_run(call, run_id, user_id)
-                if run.status in _FINISHED_RUN:
-                    break
-                if call.loop.time() + delay >= call.deadline:
-                    raise self.deadline_error(call.target, "the workflow to finish")
-                await asyncio.sleep(delay)
+            while (run := await poll()) is None or run.status not in _FINISHED_RUN:
+                await self._pause_before_poll(call, delay)
                 delay = min(delay * 2, self.settings.workflow_poll_interval_s)
         except HiAgentCallError as error:
             error.details["run_id"] = run_id
             raise
+        call.tokens_out = run.tokens  # a failed run may have used tokens too
         if run.status != "success":
             raise HiAgentCallError(
                 ErrorType.WORKFLOW_FAILED,
@@ -800,6 +890,91 @@ class HiAgentClient:
                 details={"run_id": run_id, "run_status": run.status},
             )
         return run
+
+    async def _pause_before_poll(self, call: _Call, delay: float) -> None:
+        """Wait `delay`; when the deadline comes first, wait for it and raise TIMEOUT (so a
+        run is given up exactly at its deadline, and never polled past it)."""
+        remaining = call.deadline - call.loop.time()
+        if remaining > delay:
+            await asyncio.sleep(delay)
+            return
+        await asyncio.sleep(max(remaining, 0.0))
+        raise self.deadline_error(call.target, "the workflow to finish")
+
+    def _follow_in_background(
+        self, start: _Call, run: WorkflowRun, user_id: str, on_run_end: FinishCallback
+    ) -> WorkflowRun:
+        """Follow a run just started, if the bound allows; the run with its `deadline_at`."""
+        target = start.target
+        if len(self._following) >= self.settings.max_followed_runs:
+            logger.bind(agent=target.name).warning(
+                f"Not following workflow run {run.run_id} of {target.name!r}: "
+                f"{len(self._following)} runs are followed already (HIAGENT_MAX_FOLLOWED_RUNS); "
+                "its deadline is not enforced and its end is not recorded"
+            )
+            return run
+        deadline_at = datetime.now(UTC) + timedelta(seconds=start.deadline - start.loop.time())
+        # The follow is a call of its own (span, metrics, `on_run_end`) that counts from the
+        # start. It is not admitted by the breaker: it must not hold a half-open breaker's one
+        # trial call for a whole run; its polls still respect an open breaker.
+        call = _Call(self, target, "workflow_follow", on_run_end, started=start.started)
+        followed = _FollowedRun(deadline=call.deadline, deadline_at=deadline_at)
+        key = (target.key, run.run_id)
+        self._following[key] = followed
+        followed.task = call.loop.create_task(self._follow_to_end(call, key, followed, user_id))
+        return replace(run, deadline_at=deadline_at)
+
+    async def _follow_to_end(
+        self, call: _Call, key: tuple[str, str], followed: _FollowedRun, user_id: str
+    ) -> None:
+        run_id = key[1]
+        try:
+            with _finishing(call):
+                await self._follow_run(
+                    call, run_id, lambda: self._poll_when_free(call, run_id, user_id)
+                )
+        except HiAgentCallError as error:  # already reported by `_finishing`
+            if error.error_type is ErrorType.TIMEOUT:
+                self._remember_overdue(key, followed)
+        except Exception as exc:  # reported as INTERNAL by `_finishing`; nobody else will log it
+            logger.opt(exception=exc).error(f"Following workflow run {run_id} failed")
+        finally:
+            if self._following.get(key) is followed:  # not forgotten by `reset` meanwhile
+                del self._following[key]
+
+    async def _poll_when_free(self, call: _Call, run_id: str, user_id: str) -> WorkflowRun | None:
+        """One status poll, holding slots only meanwhile; None when our own limits or an open
+        breaker refuse it for now (the follower tries again after its next pause)."""
+        try:
+            async with call.slots():
+                return await self._query_run(call, run_id, user_id)
+        except HiAgentCallError as error:
+            if error.error_type in _POLL_LATER:
+                return None
+            raise
+
+    def _remember_overdue(self, key: tuple[str, str], followed: _FollowedRun) -> None:
+        self._overdue[key] = followed
+        while len(self._overdue) > self.settings.max_followed_runs:
+            self._overdue.popitem(last=False)
+
+    def _judged(self, target: Target, run: WorkflowRun) -> WorkflowRun:
+        """HiAgent's view of a run, plus ours when we follow it: unfinished past its deadline
+        is `timeout` (a run that did finish, even late, keeps HiAgent's status and output)."""
+        key = (target.key, run.run_id)
+        followed = self._following.get(key) or self._overdue.get(key)
+        if followed is None:
+            return run
+        run = replace(run, deadline_at=followed.deadline_at)
+        if run.status in _FINISHED_RUN or asyncio.get_running_loop().time() < followed.deadline:
+            return run
+        return replace(
+            run,
+            status=_RUN_TIMED_OUT,
+            message=f"{target.name!r} did not finish by its deadline "
+            f"({followed.deadline_at.isoformat(timespec='seconds')}); "
+            f"HiAgent still reports it {run.status!r}",
+        )
 
     async def _query_run(self, call: _Call, run_id: str, user_id: str) -> WorkflowRun:
         target = call.target
@@ -824,9 +999,10 @@ class HiAgentClient:
     async def workflow_status(
         self, target: Target, run_id: str, *, user_id: str, on_finish: FinishCallback = _ignore
     ) -> WorkflowRun:
-        """The current status of a run (a failed run is returned, not raised)."""
+        """The current status of a run (a failed run is returned, not raised); a followed run
+        still unfinished past its deadline has status `timeout`."""
         async with self._operation(target, "workflow_status", on_finish) as call:
-            run = await self._query_run(call, run_id, user_id)
+            run = self._judged(target, await self._query_run(call, run_id, user_id))
         return run
 
     async def retrieve(

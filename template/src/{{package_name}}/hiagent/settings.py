@@ -56,6 +56,9 @@ class HiAgentSettings(BaseSettings):
     config_cache_s: float = Field(default=2.0, ge=0)
     # Longest pause between two status polls of a workflow run.
     workflow_poll_interval_s: float = Field(default=1.0, gt=0)
+    # Runs started without waiting that are followed to their end or deadline at the same
+    # time (each costs a task and a poll per interval); beyond it a run is started unfollowed.
+    max_followed_runs: int = Field(default=1000, ge=0)
     # How long a readiness probe of HiAgent is reused, so probes do not load the platform.
     probe_cache_s: float = Field(default=15.0, ge=0)
     probe_timeout_s: float = Field(default=2.0, gt=0)

@@ -1,4 +1,4 @@
-"""`HiAgentClient` on its own: the process-wide limit, its queue, outcomes, abandoned answers."""
+"""`HiAgentClient` on its own: limits, queues, outcomes, abandoned answers, followed runs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
+from loguru import logger
 
 from ...core.settings import Settings
 from ..client import CallOutcome, HiAgentClient, Target
-from ..emulator import EmulatorServer, Scenario
+from ..emulator import EmulatorServer, Scenario, WorkflowScenario
 from ..errors import ErrorType, HiAgentCallError
 from ..services import open_services
 from ..settings import HiAgentSettings
@@ -145,3 +146,45 @@ async def test_an_answer_stalling_after_its_first_token_is_a_total_timeout_and_i
 
     assert timed_out.value.details["timeout"] == "total"
     await hiagent_emulator.wait_for(lambda: hiagent_emulator.stopped_messages)
+
+
+async def test_a_followed_run_holds_no_slot_between_its_polls(
+    client_with: Callable[..., HiAgentClient], hiagent_emulator: EmulatorServer
+) -> None:
+    client = client_with(config_max_queue=1, queue_timeout_s=0.5)
+    hiagent_emulator.set_scenario(
+        "app-a", Scenario(workflow=WorkflowScenario(processing_polls=1000))
+    )
+    workflow = target("a", max_concurrency=1)
+
+    run = await client.run_workflow(workflow, {}, user_id="u", wait=False)
+    await hiagent_emulator.wait_for(lambda: hiagent_emulator.calls("query_run_app_process"))
+    status = await client.workflow_status(workflow, run.run_id, user_id="u")
+
+    assert client.followed_runs == 1
+    assert (status.status, status.deadline_at) == ("processing", run.deadline_at)
+
+
+async def test_runs_beyond_the_follow_limit_start_unfollowed_and_say_so(
+    client_with: Callable[..., HiAgentClient], hiagent_emulator: EmulatorServer
+) -> None:
+    client = client_with(max_followed_runs=1)
+    hiagent_emulator.set_scenario(
+        "app-a", Scenario(workflow=WorkflowScenario(processing_polls=1000))
+    )
+    warnings: list[str] = []
+    sink = logger.add(warnings.append, level="WARNING", format="{message}")
+    try:
+        followed = await client.run_workflow(target("a"), {}, user_id="u", wait=False)
+        unfollowed = await client.run_workflow(target("a"), {}, user_id="u", wait=False)
+    finally:
+        logger.remove(sink)
+
+    assert followed.deadline_at is not None
+    assert (unfollowed.status, unfollowed.deadline_at) == ("processing", None)
+    assert client.followed_runs == 1
+    assert any(
+        f"Not following workflow run {unfollowed.run_id}" in line
+        and "HIAGENT_MAX_FOLLOWED_RUNS" in line
+        for line in warnings
+    )

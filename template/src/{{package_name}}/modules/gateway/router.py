@@ -186,8 +186,9 @@ async def run_workflow(
     mode: Annotated[Literal["blocking", "async"], Query()] = "blocking",
 ) -> JSONResponse | WorkflowRunResponse:
     """`blocking` waits for the end within the configuration's total timeout (504 with the
-    `run_id` after it); `async` answers 202 with the `run_id` at once: follow it with
-    `GET /workflows/{name}/runs/{run_id}`."""
+    `run_id` after it); `async` answers 202 with the `run_id` and `deadline_at` at once:
+    follow it with `GET /workflows/{name}/runs/{run_id}`. The service follows an async run
+    itself too, and records its end (or its timeout at `deadline_at`) in the request log."""
     config = await _config_for_call(gateway, name, session)
     started = time.perf_counter()
     run = await gateway.run_workflow(
@@ -219,7 +220,9 @@ async def workflow_run_status(
     user: AnyRoleUser,
     gateway: GatewayDep,
 ) -> WorkflowRunResponse:
-    """`status` is processing, success, failed, interrupted or stopped; `output` once done."""
+    """`status` is processing, success, failed, interrupted or stopped; `output` once done.
+    A run started with `mode=async` that is still unfinished past its `deadline_at` reads
+    `timeout` (HiAgent's own status is in `message`)."""
     config = await _config_for_call(gateway, name, session)
     started = time.perf_counter()
     run = await gateway.workflow_status(

@@ -51,12 +51,20 @@ class WorkflowRunResponse(BaseModel):
     """A workflow run. `output` is the workflow's output (parsed when it is JSON)."""
 
     run_id: str
-    status: str
+    status: str = Field(
+        description="processing, success, failed, interrupted or stopped (HiAgent's), or "
+        "timeout: a run started with mode=async still unfinished past its deadline_at"
+    )
     output: Any = None
     message: str = ""
     tokens: int = 0
     duration_ms: int
     correlation_id: str
+    deadline_at: datetime | None = Field(
+        default=None,
+        description="For a run started with mode=async: when this service stops waiting for "
+        "it (UTC; start + the configuration's total_timeout_s). None when it is not followed.",
+    )
 
     @classmethod
     def of(cls, run: WorkflowRun, *, duration_ms: int, correlation_id: str) -> WorkflowRunResponse:
@@ -69,6 +77,7 @@ class WorkflowRunResponse(BaseModel):
             tokens=run.tokens,
             duration_ms=duration_ms,
             correlation_id=correlation_id,
+            deadline_at=run.deadline_at,
         )
 
 

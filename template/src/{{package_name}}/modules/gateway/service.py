@@ -316,7 +316,9 @@ class Gateway:
         """Run a workflow (inputs merged over the configuration's variables).
 
         With `wait` the run is followed to its end within the configuration's total timeout;
-        without, the run id comes back at once (ask `workflow_status` later).
+        without, the run id and `deadline_at` come back at once (ask `workflow_status` later),
+        and the run is followed in the background: its end (or its timeout) becomes a second
+        request-log row with the same correlation id, carrying the run's tokens.
         """
         text = _as_text(inputs)
         config = await self._usable(
@@ -334,6 +336,7 @@ class Gateway:
                 user_id=user_id,
                 wait=wait,
                 on_finish=on_finish,
+                on_run_end=on_finish,  # the start and the end are recorded alike
             ),
             self._recorder_for(config, endpoint, user_id, text),
         )
@@ -341,7 +344,8 @@ class Gateway:
     async def workflow_status(
         self, workflow: AgentConfig | str, run_id: str, *, user_id: str, endpoint: str = "gateway"
     ) -> WorkflowRun:
-        """Where a workflow run stands (a failed run is returned, not raised)."""
+        """Where a workflow run stands (a failed run is returned, not raised); a run started
+        without waiting and unfinished past its `deadline_at` has status `timeout`."""
         config = await self._usable(
             workflow,
             ConfigType.WORKFLOW,

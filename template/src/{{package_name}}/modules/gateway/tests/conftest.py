@@ -76,6 +76,8 @@ async def _fresh_gateway(request: pytest.FixtureRequest) -> None:
     # Configuration ids restart in every test: breakers, limits and log rows must not leak.
     if "app" in request.fixturenames:
         application: FastAPI = request.getfixturevalue("app")
+        # A run still followed would record its end (and poll the emulator) in this test.
+        await application.state.gateway.client.stop_following()
         await application.state.request_recorder.flush()
         await truncate_all(application.state.database.engine)
         application.state.gateway.reset()

@@ -1,4 +1,7 @@
-"""Workflows (blocking, async with status, deadline), retrievers and tools over HTTP."""
+"""Blocking workflow runs (output, deadline, failure, retried polls), retrievers and tools.
+
+Runs started with `mode=async` are in `test_async_workflow_runs.py`.
+"""
 
 from __future__ import annotations
 
@@ -54,31 +57,6 @@ async def test_a_blocking_workflow_run_returns_its_output(
         40,
         "/api/v1/workflows/{name}/run",
     )
-
-
-async def test_an_async_run_answers_at_once_and_its_status_can_be_followed(
-    client: httpx.AsyncClient,
-    viewer_headers: dict[str, str],
-    make_config: ConfigFactory,
-    hiagent_emulator: EmulatorServer,
-) -> None:
-    await make_config("report", app_key="app-report", config_type="workflow", workflow_id="wf")
-    hiagent_emulator.set_scenario(
-        "app-report", Scenario(workflow=WorkflowScenario(processing_polls=1))
-    )
-
-    started = await client.post(
-        "/api/v1/workflows/report/run?mode=async", json={"inputs": {}}, headers=viewer_headers
-    )
-
-    assert started.status_code == 202, started.text
-    run_id = started.json()["run_id"]
-    assert started.json()["status"] == "processing"
-    url = f"/api/v1/workflows/report/runs/{run_id}"
-    first = (await client.get(url, headers=viewer_headers)).json()
-    second = (await client.get(url, headers=viewer_headers)).json()
-    assert (first["status"], first["output"]) == ("processing", None)
-    assert (second["status"], second["output"]) == ("success", {"result": "ok"})
 
 
 async def test_a_run_past_its_deadline_answers_504_with_the_run_id(
