@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -68,6 +69,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             for module in modules:
                 if module.lifespan is not None:
                     await stack.enter_async_context(module.lifespan(app))
+            # Everything built so far lives as long as the process: move it out of the garbage
+            # collector's sight, so a full collection scans only what requests create (it was
+            # a 100-250 ms pause of the event loop, the tail of HiAgent calls under load).
+            gc.collect()
+            gc.freeze()
             yield
     finally:
         await database.dispose()

@@ -116,11 +116,16 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     if "app" in request.fixturenames:
         application: FastAPI = request.getfixturevalue("app")
+        gateway = getattr(application.state, "gateway", None)
+        if gateway is not None:
+            # Workflow runs still followed end now (recorded as cancelled), not in the next test.
+            await gateway.client.stop_following()
         recorder = getattr(application.state, "request_recorder", None)
         if recorder is not None:
             # Calls recorded by this test must not land in the next test's tables.
             await recorder.flush()
-        gateway = getattr(application.state, "gateway", None)
+        # Nor the events of its HiAgent calls, written in batches.
+        await application.state.event_bus.flush_emitted()
         if gateway is not None:
             # Breakers, limits and remembered configurations start fresh for every test.
             gateway.reset()

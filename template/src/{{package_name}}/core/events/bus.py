@@ -11,11 +11,16 @@ Delivery is at least once. A handler runs in its own transaction together with i
 mark (`event_deliveries`), so its database work is applied once even when an event is
 delivered again; a handler with outside effects should use `context.event_id` as its
 idempotency key.
+
+`emit_soon` is for the hot path (the gateway's event per HiAgent call): the event is written in
+the background, batched with others in one statement every `EVENT_EMIT_INTERVAL_MS`, and the
+rest is written at shutdown; the caller never waits for the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -25,14 +30,14 @@ from fastapi import FastAPI
 from loguru import logger
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import event as orm_event
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..context import correlation_id_var, current_correlation_id
 from ..db import Database
 from ..models import utcnow
-from .metrics import EVENT_LAG, EVENTS_PROCESSED, EVENTS_PUBLISHED
+from .metrics import EVENT_LAG, EVENTS_DROPPED, EVENTS_PROCESSED, EVENTS_PUBLISHED
 from .models import Event, EventDelivery, EventStatus
 from .settings import EventSettings
 
@@ -171,6 +176,11 @@ class EventBus:
         self._background: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._stopping = False
+        # Events from `emit_soon`, as `events` rows not written yet; and the task writing them.
+        self._unwritten: deque[dict[str, Any]] = deque()
+        self._emitter: asyncio.Task[None] | None = None
+        self._emit_failing = False
+        self._flushing = False
         # Where a session keeps the event types this bus published in its open transaction.
         self._session_key = f"event_bus.{id(self)}.published"
 
@@ -213,17 +223,85 @@ class EventBus:
             self.publish(session, event, source=source, correlation_id=correlation_id)
             await session.commit()
 
+    def emit_soon(
+        self, event: DomainEvent, *, source: str = "", correlation_id: str | None = None
+    ) -> None:
+        """Publish `event` off the caller's path, batched with others (see the docstring).
+
+        Until written the event lives in this process: at most `EVENT_EMIT_BUFFER_SIZE` wait
+        (beyond, the oldest is dropped and counted in `events_dropped_total`).
+        """
+        now = utcnow()
+        handled = event.event_type not in self._handlers
+        if len(self._unwritten) >= self._settings.emit_buffer_size:
+            dropped = self._unwritten.popleft()
+            EVENTS_DROPPED.labels(dropped["event_type"]).inc()
+        self._unwritten.append(
+            {
+                "event_type": event.event_type,
+                "payload": event.model_dump(mode="json"),
+                "source": source[:100],
+                "correlation_id": correlation_id or current_correlation_id(),
+                "status": EventStatus.PROCESSED if handled else EventStatus.PENDING,
+                "attempts": 0,
+                "timestamp": now,
+                "available_at": now,
+                "processed_at": now if handled else None,
+            }
+        )
+        if self._emitter is None and not self._flushing:  # not running (a script): write now
+            self._flushing = True
+            self._spawn(self._flush_now())
+
+    @property
+    def unwritten(self) -> int:
+        """Events from `emit_soon` not written yet."""
+        return len(self._unwritten)
+
+    async def _flush_now(self) -> None:
+        try:
+            await self.flush_emitted()
+        finally:
+            self._flushing = False
+
+    async def _emit_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.emit_interval_ms / 1000)
+            await self.flush_emitted()
+
+    async def flush_emitted(self) -> bool:
+        """Write what `emit_soon` collected now; False (rows kept) if the database refuses."""
+        while self._unwritten:
+            batch = [self._unwritten.popleft() for _ in range(min(500, len(self._unwritten)))]
+            try:
+                async with self._database.engine.begin() as connection:
+                    await connection.execute(insert(Event), batch)
+            except Exception as exc:
+                self._unwritten.extendleft(reversed(batch))
+                if not self._emit_failing:
+                    logger.warning(f"{len(self._unwritten)} event(s) wait for the database: {exc}")
+                self._emit_failing = True
+                return False
+            if self._emit_failing:
+                logger.info("events are written to the database again")
+            self._emit_failing = False
+            self._announce([row["event_type"] for row in batch])
+        return True
+
     def wake(self) -> None:
         """Make the dispatcher look for due events now instead of at its next poll."""
         self._wake.set()
 
     def _after_commit(self, session: Session) -> None:
         event_types: list[str] = session.info.get(self._session_key, [])
+        self._announce(list(event_types))
+        event_types.clear()
+
+    def _announce(self, event_types: list[str]) -> None:
+        # Stored: count them, and wake the dispatchers if any has handlers.
         for event_type in event_types:
             EVENTS_PUBLISHED.labels(event_type).inc()
-        waiting = any(event_type in self._handlers for event_type in event_types)
-        event_types.clear()
-        if waiting:
+        if any(event_type in self._handlers for event_type in event_types):
             self.wake()
             for notifier in self._notifiers:
                 self._spawn(notifier.notify())
@@ -261,6 +339,7 @@ class EventBus:
         """Run the dispatcher of this process while the context is open."""
         self._stopping = False
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="event-dispatcher")
+        self._emitter = asyncio.create_task(self._emit_forever(), name="event-emitter")
         for notifier in self._notifiers:
             self._notifiers[notifier] = self._listen(notifier)
         try:
@@ -271,6 +350,15 @@ class EventBus:
     async def _stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._emitter is not None:
+            self._emitter.cancel()
+            await asyncio.gather(self._emitter, return_exceptions=True)
+            self._emitter = None
+        with suppress(TimeoutError):
+            async with asyncio.timeout(self._settings.shutdown_timeout_s):
+                await self.flush_emitted()
+        if self._unwritten:
+            logger.error(f"{len(self._unwritten)} event(s) could not be written before shutdown")
         tasks = [task for task in self._notifiers.values() if task is not None]
         tasks += list(self._background)
         if self._dispatcher is not None:

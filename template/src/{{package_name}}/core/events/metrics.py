@@ -9,6 +9,11 @@ EVENTS_PUBLISHED = Counter(
     "Events published (counted when their transaction commits).",
     ["event_type"],
 )
+EVENTS_DROPPED = Counter(
+    "events_dropped_total",
+    "Events from emit_soon dropped unwritten: the database was away and the buffer full.",
+    ["event_type"],
+)
 EVENTS_PROCESSED = Counter(
     "events_processed_total",
     "Event delivery attempts by outcome: processed, retrying, or failed (gave up).",

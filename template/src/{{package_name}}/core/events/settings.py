@@ -27,5 +27,9 @@ class EventSettings(BaseSettings):
     # timeout, or a slow handler could be run twice at the same time.
     lease_s: float = Field(default=120.0, gt=0)
     handler_timeout_s: float = Field(default=60.0, gt=0)
+    # Events published with `emit_soon` (hot paths) are written together this often, and at
+    # most this many wait in memory while the database is away.
+    emit_interval_ms: int = Field(default=100, ge=1)
+    emit_buffer_size: int = Field(default=10_000, ge=1)
     # On shutdown, deliveries in progress get this long to finish (the rest are retried later).
     shutdown_timeout_s: float = Field(default=5.0, ge=0)

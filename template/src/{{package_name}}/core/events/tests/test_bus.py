@@ -16,7 +16,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...context import correlation_id_var
+from ...db import Database
 from ...models import utcnow
+from ...settings import Settings
 from ..bus import DomainEvent, EventBus, EventContext, subscribe
 from ..models import Event, EventStatus
 from ..settings import EventSettings
@@ -246,3 +248,68 @@ async def test_lag_reports_the_age_of_the_oldest_waiting_event(
     await db_session.commit()
     await bus.dispatch_once()
     assert REGISTRY.get_sample_value("event_processing_lag_seconds") == 0
+
+
+async def test_events_emitted_soon_are_written_together_and_delivered(
+    app: FastAPI, db_session: AsyncSession
+) -> None:
+    handled: list[int] = []
+
+    @subscribe(OrderPlaced, name="test.count_orders")
+    async def count(event: OrderPlaced, context: EventContext) -> None:
+        handled.append(event.order_id)
+
+    bus = EventBus(app, app.state.database, [count], FAST)
+    async with bus.running():
+        token = correlation_id_var.set("corr-soon")
+        try:
+            for order_id in range(5):
+                bus.emit_soon(OrderPlaced(order_id=order_id), source="shop")
+            bus.emit_soon(Nobody())
+        finally:
+            correlation_id_var.reset(token)
+        assert await events_of(db_session, OrderPlaced.event_type) == []  # not on the caller's path
+        await wait_until(lambda: sorted(handled) == [0, 1, 2, 3, 4])
+    rows = await events_of(db_session, OrderPlaced.event_type)
+    assert {(row.correlation_id, row.source, row.status) for row in rows} == {
+        ("corr-soon", "shop", EventStatus.PROCESSED)
+    }
+    [kept] = await events_of(db_session, Nobody.event_type)
+    assert kept.status == EventStatus.PROCESSED
+
+
+async def test_events_emitted_soon_are_written_at_shutdown(
+    app: FastAPI, db_session: AsyncSession
+) -> None:
+    slow = FAST.model_copy(update={"emit_interval_ms": 60_000})
+    bus = EventBus(app, app.state.database, [], slow)
+    async with bus.running():
+        bus.emit_soon(Nobody())
+        await asyncio.sleep(0.1)
+        assert await events_of(db_session, Nobody.event_type) == []
+    assert len(await events_of(db_session, Nobody.event_type)) == 1
+
+
+async def test_while_the_database_is_away_emitted_events_wait_in_a_bounded_buffer(
+    app: FastAPI, db_session: AsyncSession, test_settings: Settings
+) -> None:
+    away = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none", test_settings)
+    small = FAST.model_copy(update={"emit_buffer_size": 3, "emit_interval_ms": 60_000})
+    bus = EventBus(app, away, [], small)
+    dropped_before = (
+        REGISTRY.get_sample_value("events_dropped_total", {"event_type": OrderPlaced.event_type})
+        or 0
+    )
+    try:
+        async with bus.running():
+            for order_id in range(5):
+                bus.emit_soon(OrderPlaced(order_id=order_id))
+            assert not await bus.flush_emitted()
+            assert bus.unwritten == 3  # kept for the next try
+    finally:
+        await away.dispose()
+    dropped = REGISTRY.get_sample_value(
+        "events_dropped_total", {"event_type": OrderPlaced.event_type}
+    )
+    assert dropped == dropped_before + 2  # the two oldest
+    assert await events_of(db_session, OrderPlaced.event_type) == []

@@ -79,6 +79,7 @@ async def _fresh_gateway(request: pytest.FixtureRequest) -> None:
         # A run still followed would record its end (and poll the emulator) in this test.
         await application.state.gateway.client.stop_following()
         await application.state.request_recorder.flush()
+        await application.state.event_bus.flush_emitted()
         await truncate_all(application.state.database.engine)
         application.state.gateway.reset()
 
