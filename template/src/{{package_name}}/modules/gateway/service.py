@@ -14,6 +14,7 @@ unknown names raise `NotFoundError`, disabled or mismatched configurations `Conf
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -28,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.context import current_correlation_id
 from ...core.db import Database
-from ...core.errors import ConflictError, InvalidRequestError
+from ...core.errors import ConflictError, InvalidRequestError, NotFoundError
 from ...core.events.bus import EventBus
 from ...core.models import utcnow
 from ...core.settings import Settings
@@ -165,27 +166,57 @@ class Gateway:
         self.recorder = recorder
         self.events = events
         self._recent: dict[str, tuple[float, AgentConfig]] = {}
+        self._reading: dict[str, asyncio.Future[AgentConfig]] = {}
+        self._generation = 0
 
     # Configurations
 
     async def find(self, name_or_id: str, session: AsyncSession | None = None) -> AgentConfig:
         """The configuration by name (any case) or id; 404 listing the available names.
 
-        With `session` it is read there and then (the HTTP API). Without, a configuration read
-        less than `HIAGENT_CONFIG_CACHE_S` ago is reused, so calls from code cost no query.
+        With `session` it is read there and then (the HTTP API). Without, code calling by name
+        pays no query: a configuration is read again at most every `HIAGENT_CONFIG_CACHE_S`,
+        once (callers share the read), and while it is read again in the background the one
+        read before still serves. After twice that time unused it is read before answering.
         """
         if session is not None:
             return await find_config(session, name_or_id)
         key = name_or_id.lower()
-        now = time.monotonic()
         recent = self._recent.get(key)
-        if recent is not None and now - recent[0] < self.client.settings.config_cache_s:
-            return recent[1]
-        async with self.database.session() as own_session:
-            config = await find_config(own_session, name_or_id)
-        if len(self._recent) >= _RECENT_CONFIGS:
-            self._recent.clear()
-        self._recent[key] = (now, config)
+        if recent is not None:
+            age = time.monotonic() - recent[0]
+            cache_s = self.client.settings.config_cache_s
+            if age < cache_s:
+                return recent[1]
+            if age < 2 * cache_s:
+                self._reading_of(key, name_or_id)  # fresh for the next calls
+                return recent[1]
+        return await asyncio.shield(self._reading_of(key, name_or_id))
+
+    def _reading_of(self, key: str, name_or_id: str) -> asyncio.Future[AgentConfig]:
+        # One read per configuration at a time, whoever waits for it.
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(key, name_or_id, self._generation))
+            reading.add_done_callback(_retrieve_exception)
+            self._reading[key] = reading
+        return reading
+
+    async def _read(self, key: str, name_or_id: str, generation: int) -> AgentConfig:
+        started = time.monotonic()
+        try:
+            async with self.database.session() as own_session:
+                config = await find_config(own_session, name_or_id)
+        except NotFoundError:
+            self._recent.pop(key, None)  # deleted or renamed: the next call says so
+            raise
+        finally:
+            if generation == self._generation:
+                self._reading.pop(key, None)
+        if generation == self._generation:  # not from before a reset
+            if len(self._recent) >= _RECENT_CONFIGS:
+                self._recent.clear()
+            self._recent[key] = (started, config)
         return config
 
     async def _usable(
@@ -219,7 +250,9 @@ class Gateway:
 
     def reset(self) -> None:
         """Forget remembered configurations, breakers and limits (tests; after an incident)."""
+        self._generation += 1
         self._recent.clear()
+        self._reading.clear()
         self.client.reset()
 
     def breaker(self, config: AgentConfig) -> BreakerSnapshot:
@@ -466,22 +499,20 @@ class Gateway:
     ) -> None:
         correlation = correlation or correlation_id()
         if self.events is not None:
-            # Published off the hot path: the caller never waits for the outbox write.
-            self.client.in_background(
-                self.events.emit(
-                    HiAgentCallFinished(
-                        agent_config_id=config.id,
-                        agent=config.name,
-                        endpoint=endpoint,
-                        status=status,
-                        error_type=error_type,
-                        duration_ms=round(duration_s * 1000),
-                        tokens_in=tokens_in,
-                        tokens_out=tokens_out,
-                    ),
-                    source="hiagent",
-                    correlation_id=correlation,
-                )
+            # Off the hot path: batched with other calls' events, never waited for.
+            self.events.emit_soon(
+                HiAgentCallFinished(
+                    agent_config_id=config.id,
+                    agent=config.name,
+                    endpoint=endpoint,
+                    status=status,
+                    error_type=error_type,
+                    duration_ms=round(duration_s * 1000),
+                    tokens_in=tokens_in,
+                    tokens_out=tokens_out,
+                ),
+                source="hiagent",
+                correlation_id=correlation,
             )
         if self.recorder is None:
             return
@@ -501,6 +532,12 @@ class Gateway:
                 timestamp=utcnow(),
             )
         )
+
+
+def _retrieve_exception(reading: asyncio.Future[AgentConfig]) -> None:
+    # A background re-read nobody awaited may fail (404, database away): the next call sees it.
+    if not reading.cancelled():
+        reading.exception()
 
 
 def _as_text(inputs: dict[str, Any]) -> str:
