@@ -82,7 +82,7 @@ def dashboard(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Latency the gateway adds to a HiAgent call over the bare SDK (loopback, about 7 min)."""
+    """Latency the gateway adds to a HiAgent call over the bare SDK (loopback, about 8 min)."""
     session.run("python", "bench/gateway_overhead.py", *session.posargs)
 
 

@@ -1,6 +1,6 @@
 """Gateway overhead: the latency our gateway adds to a HiAgent call, against the bare SDK.
 
-    uv run nox -s bench                                # about 7 minutes
+    uv run nox -s bench                                # about 8 minutes
     uv run python bench/gateway_overhead.py --project /path/to/rendered --output table.md
 
 Renders the template (default answers, no worker or dashboard) into a temporary folder (or
@@ -446,7 +446,7 @@ async def bench_inside(args: argparse.Namespace, package: str) -> int:
 def main() -> int:
     """Parse the command line; render and re-run, or measure when already inside."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--calls-per-worker", type=int, default=25)
+    parser.add_argument("--calls-per-worker", type=int, default=60)
     parser.add_argument("--min-calls", type=int, default=60)
     parser.add_argument("--cell-seconds", type=float, default=15.0, help="time limit per cell")
     parser.add_argument("--rounds", type=int, default=5, help="alternations of the layers")
