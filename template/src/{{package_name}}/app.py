@@ -63,7 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             # Started first and stopped last, so modules may publish while starting or stopping.
             await stack.enter_async_context(app.state.event_bus.running())
-            # Module actors run here unless a module (the worker's tasks) hands them to Redis.
+            # Module actors run here unless a module (the worker's tasks) sends them to workers.
             app.state.actor_dispatcher = InlineDispatcher(app)
             await stack.enter_async_context(app.state.actor_dispatcher.running())
             for module in modules:

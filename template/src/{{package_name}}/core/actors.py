@@ -7,8 +7,8 @@
 
     await send_invoice.send(request.app, invoice_id=42)   # returns at once
 
-With the worker on, `send` puts a message on Redis and a worker process runs the job; without
-the worker, or while Redis is away, this process runs it in the background. Either way a
+With the worker on, `send` queues a message and a worker process runs the job; without the
+worker, or while its queue is away, this process runs it in the background. Either way a
 failing run is tried again with exponential backoff, up to `max_retries` times, and each run is
 counted in `actor_runs_total{actor,status}`. Arguments travel as JSON, so they are checked on
 `send`. A job should be idempotent: a worker that dies mid-run leaves its message to another.
@@ -65,7 +65,7 @@ class Actor(Generic[P]):
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"actor {self.name!r}: arguments must be JSON values (ids, strings, numbers, "
-                f"lists, dicts), since they travel through Redis: {exc}"
+                f"lists, dicts), since they travel through the worker's queue: {exc}"
             ) from exc
         dispatcher: ActorDispatcher = app.state.actor_dispatcher
         await dispatcher.send(self, args, dict(kwargs))
@@ -132,7 +132,7 @@ async def run_actor(
 
 
 class InlineDispatcher:
-    """Runs jobs in this process, in the background (no worker, or Redis away)."""
+    """Runs jobs in this process, in the background (no worker, or its queue away)."""
 
     def __init__(self, app: FastAPI) -> None:
         self._app = app

@@ -16,7 +16,7 @@ from ..core.actors import Actor, InlineDispatcher
 
 
 class ActorRunner:
-    """Records every job sent during a test and runs it here (no worker, no Redis)."""
+    """Records every job sent during a test and runs it here (no worker, no queue)."""
 
     def __init__(self, app: FastAPI) -> None:
         self._inline = InlineDispatcher(app)
