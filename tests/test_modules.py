@@ -76,9 +76,12 @@ def test_add_module_gives_a_working_tested_module(project: Path) -> None:
         f"src/{PACKAGE}/core/tests/test_migrations.py",
     )
     assert tests.returncode == 0, tests.stdout[-3000:]
+    (migration,) = (project / "src" / PACKAGE / "migrations" / "versions").glob("*billing*")
     for tool in (["ruff", "check"], ["ruff", "format", "--check"]):
-        lint = run(project, *tool, f"src/{PACKAGE}/modules/billing")
+        lint = run(project, *tool, f"src/{PACKAGE}/modules/billing", str(migration))
         assert lint.returncode == 0, lint.stdout
+    typed = run(project, "mypy")
+    assert typed.returncode == 0, typed.stdout
     checked = run(project, SLUG, "check-modules")
     assert checked.returncode == 0, checked.stderr
     assert "billing" in checked.stdout

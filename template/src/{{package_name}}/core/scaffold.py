@@ -1,4 +1,4 @@
-"""`add-module NAME`: a complete module that works at once (model, API, migration, tests).
+"""`add-module NAME`: a complete module that works at once (model, API, event, migration, tests).
 
 The generated files are ordinary code owned by the product from then on; `copier update`
 never touches them.
@@ -84,6 +84,22 @@ class ${cls}Page(BaseModel):
     items: list[${cls}Read]
     total: int
 ''',
+    "events.py": '''"""Events of the $name module: other modules may subscribe to them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ...core.events.bus import DomainEvent
+
+
+class ${cls}Created(DomainEvent):
+    """An item was stored (published in the same transaction)."""
+
+    event_type: ClassVar[str] = "$name.created"
+
+    item_id: int
+''',
     "service.py": '''"""Business rules of the $name module."""
 
 from __future__ import annotations
@@ -92,18 +108,24 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ...core.events.bus import EventBus
+from .events import ${cls}Created
 from .models import $cls
 from .schemas import ${cls}Create
 
 
 async def create_item(
     session: AsyncSession,
+    events: EventBus,
     data: ${cls}Create,
     user_id: int | None,
 ) -> $cls:
-    """Store a new item."""
+    """Store a new item and publish `${cls}Created` with it (both or neither)."""
     item = $cls(**data.model_dump(), created_by=user_id)
     session.add(item)
+    await session.flush()
+    assert item.id is not None
+    events.publish(session, ${cls}Created(item_id=item.id), source="$name")
     await session.commit()
     await session.refresh(item)
     return item
@@ -130,6 +152,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from ...core.db import SessionDep
+from ...core.events.dependencies import EventBusDep
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .schemas import ${cls}Create, ${cls}Page, ${cls}Read
 from .service import create_item, list_items
@@ -165,10 +188,11 @@ async def list_all(
 async def create(
     data: ${cls}Create,
     session: SessionDep,
+    events: EventBusDep,
     user: ConfiguratorUser,
 ) -> ${cls}Read:
     """Add an item."""
-    return ${cls}Read.model_validate(await create_item(session, data, user.id))
+    return ${cls}Read.model_validate(await create_item(session, events, data, user.id))
 ''',
     "module.py": '''"""Manifest of the $name module."""
 
@@ -181,25 +205,32 @@ manifest = ModuleManifest(
     router=router,
     models=[$cls],
     description="$title",
+    # Also: subscriptions=[...] (@subscribe handlers), actors=[...] (@actor background jobs),
+    # settings=<a BaseSettings class>, dashboard_links=[...], setup, lifespan, cli.
+    # See docs/modules.md.
 )
 ''',
     "tests/__init__.py": "",
-    "tests/test_$name.py": '''"""The $name API: create, list, permissions, validation."""
+    "tests/test_$name.py": '''"""The $name API: create, list, the event, permissions, validation."""
 
 from __future__ import annotations
 
 import httpx
 
+from ....testing.events import EventLog
+
 URL = "/api/v1/$url"
 
 
 async def test_create_and_list(
-    client: httpx.AsyncClient, configurator_headers: dict[str, str]
+    client: httpx.AsyncClient, configurator_headers: dict[str, str], event_log: EventLog
 ) -> None:
     created = await client.post(URL, json={"title": "First"}, headers=configurator_headers)
     assert created.status_code == 201, created.text
     listed = await client.get(URL, headers=configurator_headers)
     assert [item["title"] for item in listed.json()["items"]] == ["First"]
+    [event] = await event_log.published("$name.created")
+    assert event.payload == {"item_id": created.json()["id"]}
 
 
 async def test_viewers_read_but_do_not_write(
@@ -250,7 +281,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_${table}_created_at"), "$table", ["created_at"], unique=False)
+    op.create_index(
+        op.f("ix_${table}_created_at"),
+        "$table",
+        ["created_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
