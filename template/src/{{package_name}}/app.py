@@ -64,11 +64,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Started first and stopped last, so modules may publish while starting or stopping.
             await stack.enter_async_context(app.state.event_bus.running())
             # Module actors run here unless a module (the worker's tasks) sends them to workers.
-            app.state.actor_dispatcher = InlineDispatcher(app)
-            await stack.enter_async_context(app.state.actor_dispatcher.running())
+            inline = app.state.actor_dispatcher = InlineDispatcher(app)
             for module in modules:
                 if module.lifespan is not None:
                     await stack.enter_async_context(module.lifespan(app))
+            # Stopped first: jobs running here finish while the modules they use still run.
+            await stack.enter_async_context(inline.running())
             # Everything built so far lives as long as the process: move it out of the garbage
             # collector's sight, so a full collection scans only what requests create (it was
             # a 100-250 ms pause of the event loop, the tail of HiAgent calls under load).
