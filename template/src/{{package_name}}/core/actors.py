@@ -157,17 +157,21 @@ class InlineDispatcher:
             while self._running:
                 await asyncio.wait(set(self._running))
 
+    async def stop(self, grace_s: float) -> None:
+        """Let running jobs finish for `grace_s`, then stop the rest (and say which)."""
+        try:
+            await self.drain(grace_s)
+        except TimeoutError:
+            names = sorted(task.get_name() for task in self._running)
+            logger.warning(f"Stopping {len(names)} unfinished background job(s): {names}")
+            for task in list(self._running):
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+
     @asynccontextmanager
     async def running(self, grace_s: float = 10.0) -> AsyncIterator[InlineDispatcher]:
-        """At exit, let running jobs finish for `grace_s`, then stop them (and say which)."""
+        """At exit, `stop(grace_s)`."""
         try:
             yield self
         finally:
-            try:
-                await self.drain(grace_s)
-            except TimeoutError:
-                names = sorted(task.get_name() for task in self._running)
-                logger.warning(f"Stopping {len(names)} unfinished background job(s): {names}")
-                for task in list(self._running):
-                    task.cancel()
-                await asyncio.gather(*self._running, return_exceptions=True)
+            await self.stop(grace_s)

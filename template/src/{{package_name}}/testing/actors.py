@@ -33,5 +33,4 @@ class ActorRunner:
 
     async def stop(self) -> None:
         """Let running jobs end for a moment, then stop them."""
-        async with self._inline.running(grace_s=1.0):
-            pass
+        await self._inline.stop(grace_s=1.0)

@@ -110,25 +110,31 @@ async def app(
         yield application
 
 
+async def settle(application: FastAPI) -> None:
+    """Finish what a test left in flight and forget per-test state, before its tables go.
+
+    Followed workflow runs end (recorded as cancelled), recorded calls and batched events are
+    written, and breakers, limits and remembered configurations start fresh.
+    """
+    gateway = getattr(application.state, "gateway", None)
+    if gateway is not None:
+        await gateway.client.stop_following()
+    recorder = getattr(application.state, "request_recorder", None)
+    if recorder is not None:
+        await recorder.flush()
+    await application.state.event_bus.flush_emitted()
+    if gateway is not None:
+        gateway.reset()
+
+
 @pytest_asyncio.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     # Only for tests that touch the database; others pay nothing.
     yield
     if "app" in request.fixturenames:
         application: FastAPI = request.getfixturevalue("app")
-        gateway = getattr(application.state, "gateway", None)
-        if gateway is not None:
-            # Workflow runs still followed end now (recorded as cancelled), not in the next test.
-            await gateway.client.stop_following()
-        recorder = getattr(application.state, "request_recorder", None)
-        if recorder is not None:
-            # Calls recorded by this test must not land in the next test's tables.
-            await recorder.flush()
-        # Nor the events of its HiAgent calls, written in batches.
-        await application.state.event_bus.flush_emitted()
-        if gateway is not None:
-            # Breakers, limits and remembered configurations start fresh for every test.
-            gateway.reset()
+        # Nothing of this test may land in the next test's tables.
+        await settle(application)
         await truncate_all(application.state.database.engine)
 
 

@@ -199,14 +199,7 @@ class EventBus:
         The correlation id defaults to the current request's, linking the event to its
         request-log rows.
         """
-        row = Event(
-            event_type=event.event_type,
-            payload=event.model_dump(mode="json"),
-            source=source[:100],
-            correlation_id=correlation_id or current_correlation_id(),
-        )
-        if event.event_type not in self._handlers:
-            row.status, row.processed_at = EventStatus.PROCESSED, utcnow()
+        row = Event(**self._row_values(event, source, correlation_id))
         session.add(row)
         key = self._session_key
         if key not in session.info:
@@ -214,6 +207,24 @@ class EventBus:
             orm_event.listen(session.sync_session, "after_soft_rollback", self._after_rollback)
         session.info.setdefault(key, []).append(event.event_type)
         return row
+
+    def _row_values(
+        self, event: DomainEvent, source: str, correlation_id: str | None
+    ) -> dict[str, Any]:
+        # The `events` row of a new event. Nobody subscribes: processed at once (kept as record).
+        now = utcnow()
+        handled = event.event_type not in self._handlers
+        return {
+            "event_type": event.event_type,
+            "payload": event.model_dump(mode="json"),
+            "source": source[:100],
+            "correlation_id": correlation_id or current_correlation_id(),
+            "status": EventStatus.PROCESSED if handled else EventStatus.PENDING,
+            "attempts": 0,
+            "timestamp": now,
+            "available_at": now,
+            "processed_at": now if handled else None,
+        }
 
     async def emit(
         self, event: DomainEvent, *, source: str = "", correlation_id: str | None = None
@@ -231,24 +242,10 @@ class EventBus:
         Until written the event lives in this process: at most `EVENT_EMIT_BUFFER_SIZE` wait
         (beyond, the oldest is dropped and counted in `events_dropped_total`).
         """
-        now = utcnow()
-        handled = event.event_type not in self._handlers
         if len(self._unwritten) >= self._settings.emit_buffer_size:
             dropped = self._unwritten.popleft()
             EVENTS_DROPPED.labels(dropped["event_type"]).inc()
-        self._unwritten.append(
-            {
-                "event_type": event.event_type,
-                "payload": event.model_dump(mode="json"),
-                "source": source[:100],
-                "correlation_id": correlation_id or current_correlation_id(),
-                "status": EventStatus.PROCESSED if handled else EventStatus.PENDING,
-                "attempts": 0,
-                "timestamp": now,
-                "available_at": now,
-                "processed_at": now if handled else None,
-            }
-        )
+        self._unwritten.append(self._row_values(event, source, correlation_id))
         if self._emitter is None and not self._flushing:  # not running (a script): write now
             self._flushing = True
             self._spawn(self._flush_now())

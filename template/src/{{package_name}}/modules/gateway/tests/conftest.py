@@ -25,6 +25,7 @@ from ....app import create_app
 from ....core.settings import Settings
 from ....hiagent.settings import HiAgentSettings
 from ....testing.database import truncate_all
+from ....testing.plugin import settle
 from ...analytics.models import RequestLog
 from ..service import Gateway
 
@@ -76,12 +77,9 @@ async def _fresh_gateway(request: pytest.FixtureRequest) -> None:
     # Configuration ids restart in every test: breakers, limits and log rows must not leak.
     if "app" in request.fixturenames:
         application: FastAPI = request.getfixturevalue("app")
-        # A run still followed would record its end (and poll the emulator) in this test.
-        await application.state.gateway.client.stop_following()
-        await application.state.request_recorder.flush()
-        await application.state.event_bus.flush_emitted()
+        # Also before: a run still followed would record its end (and poll the emulator) here.
+        await settle(application)
         await truncate_all(application.state.database.engine)
-        application.state.gateway.reset()
 
 
 @pytest.fixture
