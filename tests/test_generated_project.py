@@ -135,15 +135,25 @@ def test_dev_serves_a_ready_api_where_the_admin_signs_in(project: Path) -> None:
 
 
 def test_the_generated_test_suite_passes(project: Path) -> None:
-    result = subprocess.run(
-        [UV, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
-    )
+    # The product's hang watchdog fails a stuck test within minutes; this limit is the last net.
+    command = [UV, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5"]
+    try:
+        result = subprocess.run(
+            command,
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+            env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        )
+    except subprocess.TimeoutExpired as stuck:
+        printed = [
+            part.decode(errors="replace") if isinstance(part, bytes) else part or ""
+            for part in (stuck.output, stuck.stderr)
+        ]
+        output = "".join(printed)[-8000:]
+        pytest.fail(f"the suite ran past {stuck.timeout} s; its output:\n{output}")
     tail = "\n".join(result.stdout.splitlines()[-40:])
     assert result.returncode == 0, tail + result.stderr[-3000:]
     assert " passed" in tail
