@@ -188,3 +188,25 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
             cwd=project,
             check=False,
         )
+
+
+def test_migrate_names_two_heads_and_how_to_merge_them(project: Path) -> None:
+    code = f"from {PACKAGE}.core.migrations import heads; print(heads()[0])"
+    head = run(project, "python", "-c", code).stdout.strip().splitlines()[-1]
+    versions = project / "src" / PACKAGE / "migrations" / "versions"
+    branches = [versions / f"zz{n}_branch.py" for n in (1, 2)]
+    for n, path in enumerate(branches, 1):
+        path.write_text(
+            f'revision = "zz{n}"\ndown_revision = "{head}"\nbranch_labels = None\n'
+            "depends_on = None\n\n\ndef upgrade() -> None:\n    pass\n\n\n"
+            "def downgrade() -> None:\n    pass\n"
+        )
+    try:
+        unreachable = {"APP_ENV": "dev", "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/x"}
+        migrated = run(project, SLUG, "migrate", env=unreachable)
+    finally:
+        for path in branches:
+            path.unlink()
+    assert migrated.returncode == 1
+    assert "2 heads (zz1, zz2)" in migrated.stderr, migrated.stderr
+    assert "alembic merge" in migrated.stderr

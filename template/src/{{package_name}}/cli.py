@@ -10,11 +10,12 @@ from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from alembic.util import CommandError
 
 from .core.db import Database, describe_database_error
 from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
-from .core.migrations import upgrade
+from .core.migrations import heads, upgrade
 from .core.module_check import check_modules
 from .core.module_settings import load_module_settings
 from .core.plugins import ModuleLoadError, discover_modules
@@ -127,11 +128,23 @@ def prepare_modules() -> None:
             fail(f"Preparing module {module.name!r}", str(exc), f"{PROJECT_SLUG} bootstrap")
 
 
-def run_migrations(settings: Settings) -> None:
-    """Upgrade the database to the newest schema, or exit naming the problem."""
+def run_migrations(settings: Settings, revision: str = "head") -> None:
+    """Upgrade the database to `revision` (the newest schema), or exit naming the problem."""
     assert settings.database_url is not None
+    current = heads()
+    if revision == "head" and len(current) > 1:
+        # Two branches (or a template update and a module) each added a revision.
+        fail(
+            "Migrating the database",
+            f"the migrations have {len(current)} heads ({', '.join(sorted(current))}); "
+            'merge them first: uv run alembic merge -m "merge heads" heads',
+            f"{PROJECT_SLUG} migrate",
+        )
     try:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, revision)
+    except CommandError as exc:
+        # Alembic's own refusal (an unknown revision, say), not a database problem.
+        fail("Migrating the database", f"{exc} (list them: uv run alembic history)")
     except Exception as exc:
         fail(
             "Migrating the database",
@@ -217,7 +230,7 @@ def migrate(
     settings = use_embedded_database_if_unset(load_settings())
     if not settings.database_url:
         fail("Migrating", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} migrate")
-    run_migrations(settings)
+    run_migrations(settings, revision)
     typer.secho(f"✓ Database migrated to {revision}", fg=typer.colors.GREEN)
 
 

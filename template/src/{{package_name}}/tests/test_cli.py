@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,11 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ..core.migrations import downgrade
+from ..testing.database import create_test_database, drop_test_database
 
 PACKAGE = __package__.split(".")[0] if __package__ else ""
 
@@ -90,3 +96,32 @@ async def test_bootstrap_is_idempotent_and_the_admin_signs_in(
     )
     assert duplicate.returncode == 1
     assert "already taken" in duplicate.stderr
+
+
+async def test_migrate_goes_to_the_revision_asked_for(tmp_path: Path, database_url: str) -> None:
+    scratch = await create_test_database(database_url)
+    try:
+        await asyncio.to_thread(downgrade, scratch, "base")
+        env = {"APP_ENV": "dev", "DATABASE_URL": scratch}
+        partial = run_cli("migrate", "--revision", "0002", env=env, cwd=tmp_path)
+        assert partial.returncode == 0, partial.stderr
+        assert await schema_version(scratch) == "0002"
+        unknown = run_cli("migrate", "--revision", "nope", env=env, cwd=tmp_path)
+        assert unknown.returncode == 1
+        assert "nope" in unknown.stderr
+        assert "Traceback" not in unknown.stderr
+        newest = run_cli("migrate", env=env, cwd=tmp_path)
+        assert newest.returncode == 0, newest.stderr
+        assert await schema_version(scratch) != "0002"
+    finally:
+        await drop_test_database(scratch)
+
+
+async def schema_version(url: str) -> str:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    finally:
+        await engine.dispose()
+    return str(version)
