@@ -8,12 +8,15 @@ Each phase of a test (setup, call, teardown) has `--hang-timeout` seconds (ini o
    "hung for N s" and those stacks in its report, and the session goes on;
 3. if the phase is still stuck after as long again (at most 30 s; blocking code, not an
    `await`), the stacks go to the terminal and the session is interrupted as if by Ctrl-C,
-   so CI ends with a reason instead of running into its own time limit.
+   so CI ends with a reason instead of running into its own time limit;
+4. if even that is swallowed, the process exits (status 3) after as long again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import os
 import signal
 import sys
@@ -21,7 +24,7 @@ import threading
 import traceback
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from types import CoroutineType, FrameType
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -30,7 +33,7 @@ import pytest_asyncio
 DEFAULT_HANG_TIMEOUT_S = 180.0
 INTERRUPT_AFTER_S = 30.0
 _loops: list[asyncio.AbstractEventLoop] = []
-_NOISE = (f"{os.sep}_pytest{os.sep}", f"{os.sep}pluggy{os.sep}", "<frozen runpy>")
+_NOISE = (f"{os.sep}_pytest{os.sep}", f"{os.sep}pluggy{os.sep}", "<frozen runpy>", __file__)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,6 +97,11 @@ def _watch(item: pytest.Item, phase: str) -> Iterator[None]:
         )
         interrupted.set()
         os.kill(os.getpid(), signal.SIGINT)
+        if finished.wait(grace):
+            return
+        # Something swallowed the interruption too: end the process, or CI waits for ever.
+        _to_terminal(item.config, f"\n{item.nodeid} ignored the interruption; exiting.\n")
+        os._exit(3)
 
     watcher = threading.Thread(target=watch, name=f"hang-watchdog {phase}", daemon=True)
     watcher.start()
@@ -161,22 +169,36 @@ def _own_frames(frame: FrameType) -> list[traceback.FrameSummary]:
 
 def _await_chain(awaitable: Any) -> Iterator[str]:
     # A task's own stack shows only its outermost coroutine; follow what each one awaits.
-    while awaitable is not None:
-        frame: FrameType | None = getattr(awaitable, "cr_frame", None) or getattr(
-            awaitable, "ag_frame", None
-        )
+    for _ in range(200):
+        frame: FrameType | None = _first_attribute(awaitable, "cr_frame", "ag_frame", "gi_frame")
         if frame is None:
-            frame = getattr(awaitable, "gi_frame", None)
-        if frame is None:
-            yield f"  waiting on {awaitable!r}\n"
-            return
+            hidden = _hidden_awaitable(awaitable)
+            if hidden is None:
+                yield f"  waiting on {awaitable!r}\n"
+                return
+            awaitable = hidden
+            continue
         yield from traceback.format_stack(frame, limit=1)
-        if isinstance(awaitable, CoroutineType):
-            awaitable = awaitable.cr_await
-        else:
-            awaitable = getattr(awaitable, "ag_await", None) or getattr(
-                awaitable, "gi_yieldfrom", None
-            )
+        awaitable = _first_attribute(awaitable, "cr_await", "ag_await", "gi_yieldfrom")
+        if awaitable is None:
+            return
+
+
+def _first_attribute(target: Any, *names: str) -> Any:
+    return next((v for v in (getattr(target, n, None) for n in names) if v is not None), None)
+
+
+def _hidden_awaitable(awaitable: Any) -> Any:
+    # `anext(agen)` and `await future` hide the generator or future they wait on; the garbage
+    # collector's references name it.
+    kind = type(awaitable).__name__
+    if kind in ("async_generator_asend", "async_generator_athrow"):
+        wanted: Any = inspect.isasyncgen
+    elif kind == "FutureIter":
+        wanted = asyncio.isfuture
+    else:
+        return None
+    return next((ref for ref in gc.get_referents(awaitable) if wanted(ref)), None)
 
 
 def _to_terminal(config: pytest.Config, text: str) -> None:

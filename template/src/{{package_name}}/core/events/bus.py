@@ -34,6 +34,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..aio import cancel_and_wait
 from ..context import correlation_id_var, current_correlation_id
 from ..db import Database
 from ..models import utcnow
@@ -322,9 +323,7 @@ class EventBus:
         """Stop using `notifier`."""
         task = self._notifiers.pop(notifier, None)
         if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
 
     def _listen(self, notifier: EventNotifier) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(notifier.listen(self.wake))
@@ -348,8 +347,7 @@ class EventBus:
         self._stopping = True
         self._wake.set()
         if self._emitter is not None:
-            self._emitter.cancel()
-            await asyncio.gather(self._emitter, return_exceptions=True)
+            await cancel_and_wait([self._emitter])
             self._emitter = None
         with suppress(TimeoutError):
             async with asyncio.timeout(self._settings.shutdown_timeout_s):
@@ -362,9 +360,7 @@ class EventBus:
             # Deliveries in progress may finish; anything cut short is redelivered later.
             await asyncio.wait({self._dispatcher}, timeout=self._settings.shutdown_timeout_s)
             tasks.append(self._dispatcher)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         self._dispatcher = None
 
     async def _dispatch_forever(self) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from loguru import logger
 
+from ...core.aio import cancel_and_wait
 from ...core.events import EventBus
 from ...core.health import ReadinessCheck
 from ...worker.dispatch import QueueDispatcher
@@ -53,9 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.actor_dispatcher = inline
-        monitor.cancel()
-        with suppress(asyncio.CancelledError):
-            await monitor
+        await cancel_and_wait([monitor])
         await bus.remove_notifier(notifier)
         await queue.close()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from loguru import logger
 from sqlalchemy.exc import DBAPIError
 
+from ...core.aio import cancel_and_wait
 from ...core.context import correlation_id_var
 from ...core.db import Database
 from ...core.errors import AppError
@@ -162,9 +163,7 @@ async def _leased(services: _Services, task: Task) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        renewer.cancel()
-        with suppress(asyncio.CancelledError):
-            await renewer
+        await cancel_and_wait([renewer])
 
 
 async def _perform(services: _Services, task: Task) -> dict[str, Any]:

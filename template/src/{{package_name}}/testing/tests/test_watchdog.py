@@ -39,6 +39,15 @@ def test_never_reached():
     assert True
 """
 
+HUNG_DEAF = """
+import signal
+import time
+
+def test_ignores_ctrl_c():
+    signal.signal(signal.SIGINT, lambda *_: None)
+    time.sleep(600)
+"""
+
 
 def run_session(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "pytest.ini").write_text(SETTINGS)
@@ -69,3 +78,10 @@ def test_a_blocked_test_interrupts_the_session_with_its_stack(tmp_path: Path) ->
     assert "still stuck 2 s in; interrupting the session" in output, output
     assert "time.sleep(600)" in output, output
     assert " passed" not in output, output  # the session stopped there
+
+
+def test_a_test_deaf_to_the_interruption_ends_the_process(tmp_path: Path) -> None:
+    result = run_session(tmp_path, HUNG_DEAF)
+    output = result.stdout + result.stderr
+    assert result.returncode == 3, output
+    assert "ignored the interruption; exiting" in output, output
