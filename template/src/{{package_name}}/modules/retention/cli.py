@@ -41,8 +41,10 @@ def run(
     typer.echo(
         f"Retention: request log older than {settings.retention_request_log_hot_days} days "
         f"to the archive; archive older than {settings.retention_request_log_cold_days} days, "
-        f"events older than {settings.retention_event_days} days and test runs older than "
-        f"{options.test_run_days} days deleted."
+        f"events older than {settings.retention_event_days} days, test runs older than "
+        f"{options.test_run_days} days, minute roll-ups older than "
+        f"{options.rollup_minute_days} days and hour and day roll-ups older than "
+        f"{options.rollup_days} days deleted."
     )
     try:
         report = asyncio.run(_run(settings, options, pause_ms / 1000))
@@ -56,8 +58,8 @@ def run(
         fail("Retention", "another retention run is in progress (on this or another instance)")
     typer.secho(
         f"✓ Moved {report.moved_to_archive} request-log rows to the archive; deleted "
-        f"{report.archive_deleted} archived rows, {report.events_deleted} events and "
-        f"{report.test_runs_deleted} test runs.",
+        f"{report.archive_deleted} archived rows, {report.events_deleted} events, "
+        f"{report.test_runs_deleted} test runs and {report.rollups_deleted} analytics roll-ups.",
         fg=typer.colors.GREEN,
     )
 

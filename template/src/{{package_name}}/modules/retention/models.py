@@ -55,6 +55,7 @@ class RetentionRun(SQLModel, table=True):
     archive_deleted: int = Field(default=0)
     events_deleted: int = Field(default=0)
     test_runs_deleted: int = Field(default=0)
+    rollups_deleted: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     error: str | None = Field(default=None)
     started_at: datetime = created_at_field(index=True)
     finished_at: datetime | None = optional_datetime_field()

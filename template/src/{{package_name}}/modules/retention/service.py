@@ -56,6 +56,19 @@ _DELETE_TEST_RUNS = text(
     "DELETE FROM agent_test_runs WHERE id IN (SELECT id FROM agent_test_runs "
     'WHERE "timestamp" < now() - make_interval(days => :days) LIMIT :limit)'
 )
+# The primary key (grain, bucket_start, ...) serves both searches.
+_DELETE_MINUTE_ROLLUPS = text(
+    "DELETE FROM request_log_rollups WHERE (grain, bucket_start, agent_config_id, status) IN ("
+    "SELECT grain, bucket_start, agent_config_id, status FROM request_log_rollups "
+    "WHERE grain = 'minute' AND bucket_start < now() - make_interval(days => :days) "
+    "LIMIT :limit)"
+)
+_DELETE_COARSE_ROLLUPS = text(
+    "DELETE FROM request_log_rollups WHERE (grain, bucket_start, agent_config_id, status) IN ("
+    "SELECT grain, bucket_start, agent_config_id, status FROM request_log_rollups "
+    "WHERE grain IN ('hour', 'day') AND bucket_start < now() - make_interval(days => :days) "
+    "LIMIT :limit)"
+)
 _LAST_COMPLETED = text(
     "SELECT now() - max(started_at) < make_interval(secs => :seconds) "
     "FROM retention_runs WHERE status = 'completed'"
@@ -70,6 +83,7 @@ class RetentionReport:
     archive_deleted: int = 0
     events_deleted: int = 0
     test_runs_deleted: int = 0
+    rollups_deleted: int = 0
 
 
 Progress = Callable[[str, int], None]
@@ -103,8 +117,8 @@ async def _in_batches(
     pause_s: float,
     step: str,
     progress: Progress | None,
+    total: int = 0,
 ) -> int:
-    total = 0
     while True:
         async with database.engine.begin() as connection:
             result = await connection.execute(statement, {"days": days, "limit": batch_size})
@@ -137,11 +151,21 @@ async def run_retention(
             ("archive_deleted", _DELETE_ARCHIVED, settings.retention_request_log_cold_days),
             ("events_deleted", _DELETE_EVENTS, settings.retention_event_days),
             ("test_runs_deleted", _DELETE_TEST_RUNS, options.test_run_days),
+            ("rollups_deleted", _DELETE_MINUTE_ROLLUPS, options.rollup_minute_days),
+            ("rollups_deleted", _DELETE_COARSE_ROLLUPS, options.rollup_days),
         )
         try:
             for step, statement, days in steps:
+                # Two statements add up to `rollups_deleted`: each carries on its count.
                 count = await _in_batches(
-                    database, statement, days, options.batch_size, pause_s, step, progress
+                    database,
+                    statement,
+                    days,
+                    options.batch_size,
+                    pause_s,
+                    step,
+                    progress,
+                    total=getattr(report, step),
                 )
                 setattr(report, step, count)
                 setattr(run, step, count)

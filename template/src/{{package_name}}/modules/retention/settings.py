@@ -17,6 +17,10 @@ class RetentionSettings(BaseSettings):
 
     # Agent test runs are kept this long (blueprint data model: 30 days).
     test_run_days: int = Field(default=30, ge=1)
+    # Analytics roll-ups (blueprint Appendix D, metrics): minute rows are the high resolution
+    # (15 days); hour and day rows are the aggregates (1 year).
+    rollup_minute_days: int = Field(default=15, ge=1)
+    rollup_days: int = Field(default=365, ge=1)
     # Rows moved or deleted per transaction: small enough to never hold locks for long.
     batch_size: int = Field(default=5000, ge=1)
     # The daily run: one instance runs it (an advisory lock), once per interval.

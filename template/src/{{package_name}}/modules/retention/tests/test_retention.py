@@ -98,6 +98,55 @@ async def test_a_run_archives_old_request_logs_and_deletes_what_has_expired(
     assert (again.moved_to_archive, again.archive_deleted, again.events_deleted) == (0, 0, 0)
 
 
+async def add_rollups(database: Database, grain: str, ages_days: list[float]) -> None:
+    async with database.engine.begin() as connection:
+        for age in ages_days:
+            await connection.execute(
+                text(
+                    "INSERT INTO request_log_rollups (grain, bucket_start, agent_config_id, "
+                    "status, requests, tokens_in, tokens_out, duration_ms_sum, duration_ms_max, "
+                    "latency_histogram) VALUES (:grain, date_trunc(:unit, now() - "
+                    "make_interval(days => :age), 'UTC'), 0, 'success', 1, 1, 1, 5, 5, '{1}')"
+                ),
+                {"grain": grain, "unit": grain, "age": age},
+            )
+
+
+async def rollups_left(database: Database) -> list[tuple[str, int]]:
+    async with database.engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT grain, floor(extract(epoch FROM now() - bucket_start) / 86400)::int "
+                "FROM request_log_rollups ORDER BY 1, 2"
+            )
+        )
+        return [(grain, days) for grain, days in rows]
+
+
+async def test_minute_rollups_go_after_15_days_and_coarser_ones_after_a_year(
+    app: FastAPI, db_session: AsyncSession
+) -> None:
+    database: Database = app.state.database
+    await add_rollups(database, "minute", [1, 10, 20, 40, 41])
+    await add_rollups(database, "hour", [1, 20, 300, 400])
+    await add_rollups(database, "day", [20, 364, 366, 500])
+
+    report = await run_retention(database, app.state.settings, SMALL_BATCHES, trigger="test")
+
+    assert report.rollups_deleted == 3 + 1 + 2
+    assert await rollups_left(database) == [
+        ("day", 20),
+        ("day", 364),
+        ("hour", 1),
+        ("hour", 20),
+        ("hour", 300),
+        ("minute", 1),
+        ("minute", 10),
+    ]
+    [run] = (await db_session.exec(select(RetentionRun))).all()
+    assert run.rollups_deleted == 6
+
+
 async def test_one_run_at_a_time_and_the_schedule_runs_once_per_interval(app: FastAPI) -> None:
     database: Database = app.state.database
     settings: Settings = app.state.settings
