@@ -54,11 +54,16 @@ def hiagent_settings() -> HiAgentSettings:
     )
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="package")
 async def app(
     test_settings: Settings, span_exporter: InMemorySpanExporter, hiagent_settings: HiAgentSettings
 ) -> AsyncIterator[FastAPI]:
-    """The application, started with the short resilience settings (overrides the plugin's)."""
+    """The application, started with the short resilience settings (overrides the plugin's).
+
+    It stops after this package's tests: kept for the session, its event dispatcher shared
+    the test database with the plugin's app and took other tests' events (a ticket triaged
+    by this app was logged by its recorder, which the tickets test did not flush).
+    """
     application = create_app(test_settings, span_exporter=span_exporter)
     application.state.hiagent_settings = hiagent_settings
     async with application.router.lifespan_context(application):
