@@ -5,6 +5,7 @@ import { Link, useSearchParams } from 'react-router'
 import { api, call, type Schemas } from '@/api/client'
 import { type LiveSnapshot, useLiveUsage } from '@/api/live'
 import { CallsChart, LatencyChart } from '@/components/charts'
+import { FilterSelect } from '@/components/filter-select'
 import { EmptyState, PageHeader } from '@/components/page'
 import { Problem } from '@/components/problem'
 import { Alert } from '@/components/ui/alert'
@@ -12,8 +13,6 @@ import { Badge } from '@/components/ui/badge'
 import { Button } from '@/components/ui/button'
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card'
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from '@/components/ui/dialog'
-import { Label } from '@/components/ui/label'
-import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from '@/components/ui/select'
 import { Skeleton } from '@/components/ui/skeleton'
 import { Table, TableBody, TableCaption, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table'
 import { cn } from '@/lib/cn'
@@ -186,38 +185,6 @@ export default function AnalyticsPage() {
       )}
       <CallDetails item={selected} onClose={() => setSelected(null)} />
     </>
-  )
-}
-
-function FilterSelect({
-  id,
-  label,
-  value,
-  onChange,
-  options,
-}: {
-  id: string
-  label: string
-  value: string
-  onChange: (value: string) => void
-  options: { value: string; label: string }[]
-}) {
-  return (
-    <div className="grid gap-1.5">
-      <Label htmlFor={id}>{label}</Label>
-      <Select value={value} onValueChange={onChange}>
-        <SelectTrigger id={id}>
-          <SelectValue />
-        </SelectTrigger>
-        <SelectContent>
-          {options.map((option) => (
-            <SelectItem key={option.value} value={option.value}>
-              {option.label}
-            </SelectItem>
-          ))}
-        </SelectContent>
-      </Select>
-    </div>
   )
 }
 
