@@ -365,7 +365,11 @@ class Bench:
     async def http_calls(self, token: str) -> AsyncIterator[dict[str, Call]]:
         """The HTTP API of the app process."""
         httpx = importlib.import_module("httpx")
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one
+        # it has just closed was a ReadError at 64 callers.
+        limits = httpx.Limits(
+            max_connections=200, max_keepalive_connections=200, keepalive_expiry=4.0
+        )
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{self.app_port}/api/v1/agents/{AGENT}",
             headers={"Authorization": f"Bearer {token}"},

@@ -204,6 +204,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",  # noqa: S104
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Seconds an idle client connection stays open: above your load balancer's "
+            "idle timeout (60 s on most), or it may reuse a connection just closed (a 502)",
+        ),
+    ] = 75,
 ) -> None:
     """Serve the API (production style: no reload)."""
     settings = load_settings()
@@ -217,6 +225,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        timeout_keep_alive=keep_alive,
         log_config=None,
         access_log=False,
     )
