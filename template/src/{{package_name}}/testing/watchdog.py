@@ -105,16 +105,16 @@ def _watch(item: pytest.Item, phase: str) -> Iterator[None]:
 
     watcher = threading.Thread(target=watch, name=f"hang-watchdog {phase}", daemon=True)
     watcher.start()
+    hung = f"{phase} hung for {limit:.0f} s (see --hang-timeout); stacks when it was stopped:\n"
     try:
         yield
     except BaseException as error:
         if report and not interrupted.is_set():
-            raise pytest.fail.Exception(
-                f"{phase} hung for {limit:.0f} s (see --hang-timeout); stacks when it was "
-                f"stopped:\n{report[0]}",
-                pytrace=False,
-            ) from error
+            raise pytest.fail.Exception(hung + report[0], pytrace=False) from error
         raise
+    else:
+        if report:  # it ended only because the watchdog cancelled what it waited for
+            raise pytest.fail.Exception(hung + report[0], pytrace=False)
     finally:
         finished.set()
 
