@@ -56,19 +56,21 @@ _DELETE_TEST_RUNS = text(
     "DELETE FROM agent_test_runs WHERE id IN (SELECT id FROM agent_test_runs "
     'WHERE "timestamp" < now() - make_interval(days => :days) LIMIT :limit)'
 )
-# The primary key (grain, bucket_start, ...) serves both searches.
-_DELETE_MINUTE_ROLLUPS = text(
-    "DELETE FROM request_log_rollups WHERE (grain, bucket_start, agent_config_id, status) IN ("
-    "SELECT grain, bucket_start, agent_config_id, status FROM request_log_rollups "
-    "WHERE grain = 'minute' AND bucket_start < now() - make_interval(days => :days) "
-    "LIMIT :limit)"
-)
-_DELETE_COARSE_ROLLUPS = text(
-    "DELETE FROM request_log_rollups WHERE (grain, bucket_start, agent_config_id, status) IN ("
-    "SELECT grain, bucket_start, agent_config_id, status FROM request_log_rollups "
-    "WHERE grain IN ('hour', 'day') AND bucket_start < now() - make_interval(days => :days) "
-    "LIMIT :limit)"
-)
+
+
+def _delete_rollups(grains: str) -> TextClause:
+    # The primary key (grain, bucket_start, ...) serves the search.
+    return text(
+        # The grains are constants of this module (below), never input.
+        "DELETE FROM request_log_rollups WHERE (grain, bucket_start, agent_config_id, status) IN ("  # noqa: S608
+        "SELECT grain, bucket_start, agent_config_id, status FROM request_log_rollups "
+        f"WHERE grain IN ({grains}) AND bucket_start < now() - make_interval(days => :days) "
+        "LIMIT :limit)"
+    )
+
+
+_DELETE_MINUTE_ROLLUPS = _delete_rollups("'minute'")
+_DELETE_COARSE_ROLLUPS = _delete_rollups("'hour', 'day'")
 _LAST_COMPLETED = text(
     "SELECT now() - max(started_at) < make_interval(secs => :seconds) "
     "FROM retention_runs WHERE status = 'completed'"
