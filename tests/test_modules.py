@@ -6,6 +6,9 @@ import json
 import os
 import subprocess
 import textwrap
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,33 @@ def openapi_paths(project: Path, env: dict[str, str] | None = None) -> list[str]
     return paths
 
 
+@contextmanager
+def fresh_database(project: Path) -> Iterator[dict[str, str]]:
+    """Environment for a database of this test's own: on DATABASE_URL's server when it is set
+    (created and dropped here), else the product's embedded PostgreSQL under .data/."""
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        yield {"APP_ENV": "dev"}
+        return
+    name = f"{PACKAGE}_modules_{uuid.uuid4().hex[:8]}"
+    statement = (
+        "import asyncio, asyncpg, sys\n"
+        "from sqlalchemy.engine import make_url\n"
+        "url = make_url(sys.argv[1]).set(drivername='postgresql', database='postgres')\n"
+        "async def main():\n"
+        "    conn = await asyncpg.connect(url.render_as_string(hide_password=False))\n"
+        "    await conn.execute(sys.argv[2])\n"
+        "    await conn.close()\n"
+        "asyncio.run(main())\n"
+    )
+    created = run(project, "python", "-c", statement, server, f'CREATE DATABASE "{name}"')
+    assert created.returncode == 0, created.stderr
+    try:
+        yield {"APP_ENV": "dev", "DATABASE_URL": server.rsplit("/", 1)[0] + f"/{name}"}
+    finally:
+        run(project, "python", "-c", statement, server, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 def serve_briefly(
     project: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -74,9 +104,11 @@ def test_add_module_gives_a_working_tested_module(project: Path) -> None:
         "no:cacheprovider",
         f"src/{PACKAGE}/modules/billing",
         f"src/{PACKAGE}/core/tests/test_migrations.py",
+        f"src/{PACKAGE}/modules/auth/tests/test_route_permissions.py",
     )
     assert tests.returncode == 0, tests.stdout[-3000:]
-    (migration,) = (project / "src" / PACKAGE / "migrations" / "versions").glob("*billing*")
+    (migration,) = (module / "migrations").glob("billing_0001_*.py")
+    assert 'branch_labels: str | Sequence[str] | None = ("billing",)' in migration.read_text()
     for tool in (["ruff", "check"], ["ruff", "format", "--check"]):
         lint = run(project, *tool, f"src/{PACKAGE}/modules/billing", str(migration))
         assert lint.returncode == 0, lint.stdout
@@ -107,8 +139,23 @@ def test_a_broken_module_is_named_by_check_modules_and_at_start_up(project: Path
     for path in sorted(router.parent.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     router.parent.rmdir()
-    for migration in (project / "src" / PACKAGE / "migrations" / "versions").glob("*broken_one*"):
-        migration.unlink()
+
+
+def test_a_route_without_declared_access_is_named_by_check_modules(project: Path) -> None:
+    added = run(project, SLUG, "add-module", "audit")
+    assert added.returncode == 0, added.stderr
+    manifest = project / "src" / PACKAGE / "modules" / "audit" / "module.py"
+    original = manifest.read_text()
+    manifest.write_text(original.replace('Access("/audit", CONFIGURE, methods=("POST",)),', ""))
+    try:
+        checked = run(project, SLUG, "check-modules")
+        assert checked.returncode == 1
+        assert "audit: " in checked.stderr
+        assert "route POST /api/v1/audit declares no access policy" in checked.stderr
+        assert 'add Access("/audit"' in checked.stderr
+    finally:
+        manifest.write_text(original)
+    assert run(project, SLUG, "check-modules").returncode == 0
 
 
 def test_a_plugin_distribution_is_loaded_through_its_entry_point(
@@ -126,6 +173,28 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         [build-system]
         requires = ["hatchling"]
         build-backend = "hatchling.build"
+        [tool.hatch.build.targets.wheel]
+        packages = ["acme_plugin"]
+    """)
+    )
+    (plugin / "acme_plugin" / "migrations").mkdir()
+    (plugin / "acme_plugin" / "migrations" / "hello_0001_greetings.py").write_text(
+        textwrap.dedent("""
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision = "hello_0001"
+        down_revision = None
+        branch_labels = ("hello",)
+        depends_on = "0001"
+
+
+        def upgrade() -> None:
+            op.create_table("hello_greetings", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+        def downgrade() -> None:
+            op.drop_table("hello_greetings")
     """)
     )
     (plugin / "acme_plugin" / "__init__.py").write_text(
@@ -135,7 +204,7 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         from pydantic_settings import BaseSettings, SettingsConfigDict
         from {PACKAGE}.core.actors import actor
         from {PACKAGE}.core.module_settings import settings_of
-        from {PACKAGE}.core.plugins import ModuleManifest
+        from {PACKAGE}.core.plugins import EVERYONE, Access, ModuleManifest
 
         class HelloSettings(BaseSettings):
             model_config = SettingsConfigDict(env_prefix="HELLO_")
@@ -152,7 +221,11 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
             pass
 
         manifest = ModuleManifest(
-            name="hello", router=router, settings=HelloSettings, actors=[wave]
+            name="hello",
+            router=router,
+            access=[Access("/hello", EVERYONE)],
+            settings=HelloSettings,
+            actors=[wave],
         )
     """)
     )
@@ -174,6 +247,12 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         workers = run(project, "python", "-c", code)
         assert workers.returncode == 0, workers.stderr
         assert "'hello.wave'" in workers.stdout
+        with fresh_database(project) as database:
+            migrated = run(project, SLUG, "migrate", env=database)
+            assert migrated.returncode == 0, migrated.stderr
+            current = run(project, SLUG, "alembic", "current", env=database)
+            assert current.returncode == 0, current.stderr
+            assert "hello_0001 (hello) (head)" in current.stdout
         wrong = {"HELLO_GREETING": "", "APP_ENV": "dev"}
         rechecked = run(project, SLUG, "check-modules", env=wrong)
         assert rechecked.returncode == 1
@@ -190,23 +269,9 @@ def test_a_plugin_distribution_is_loaded_through_its_entry_point(
         )
 
 
-def test_migrate_names_two_heads_and_how_to_merge_them(project: Path) -> None:
-    code = f"from {PACKAGE}.core.migrations import heads; print(heads()[0])"
-    head = run(project, "python", "-c", code).stdout.strip().splitlines()[-1]
-    versions = project / "src" / PACKAGE / "migrations" / "versions"
-    branches = [versions / f"zz{n}_branch.py" for n in (1, 2)]
-    for n, path in enumerate(branches, 1):
-        path.write_text(
-            f'revision = "zz{n}"\ndown_revision = "{head}"\nbranch_labels = None\n'
-            "depends_on = None\n\n\ndef upgrade() -> None:\n    pass\n\n\n"
-            "def downgrade() -> None:\n    pass\n"
-        )
-    try:
-        unreachable = {"APP_ENV": "dev", "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/x"}
-        migrated = run(project, SLUG, "migrate", env=unreachable)
-    finally:
-        for path in branches:
-            path.unlink()
+def test_an_unknown_revision_is_named_with_where_to_look(project: Path) -> None:
+    unreachable = {"APP_ENV": "dev", "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:1/x"}
+    migrated = run(project, SLUG, "migrate", "--revision", "nosuch", env=unreachable)
     assert migrated.returncode == 1
-    assert "2 heads (zz1, zz2)" in migrated.stderr, migrated.stderr
-    assert "alembic merge" in migrated.stderr
+    assert "nosuch" in migrated.stderr
+    assert f"{SLUG} alembic history" in migrated.stderr

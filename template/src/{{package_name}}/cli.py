@@ -10,12 +10,13 @@ from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from .core.db import Database, describe_database_error
 from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
-from .core.migrations import heads, upgrade
+from .core.migrations import run_alembic, upgrade
 from .core.module_check import check_modules
 from .core.module_settings import load_module_settings
 from .core.plugins import ModuleLoadError, discover_modules
@@ -128,23 +129,17 @@ def prepare_modules() -> None:
             fail(f"Preparing module {module.name!r}", str(exc), f"{PROJECT_SLUG} bootstrap")
 
 
-def run_migrations(settings: Settings, revision: str = "head") -> None:
-    """Upgrade the database to `revision` (the newest schema), or exit naming the problem."""
+def run_migrations(settings: Settings, revision: str = "heads") -> None:
+    """Upgrade the database to `revision` (every branch's head), or exit naming the problem."""
     assert settings.database_url is not None
-    current = heads()
-    if revision == "head" and len(current) > 1:
-        # Two branches (or a template update and a module) each added a revision.
-        fail(
-            "Migrating the database",
-            f"the migrations have {len(current)} heads ({', '.join(sorted(current))}); "
-            'merge them first: uv run alembic merge -m "merge heads" heads',
-            f"{PROJECT_SLUG} migrate",
-        )
     try:
         upgrade(settings.database_url, revision)
-    except CommandError as exc:
+    except (CommandError, RevisionError) as exc:
         # Alembic's own refusal (an unknown revision, say), not a database problem.
-        fail("Migrating the database", f"{exc} (list them: uv run alembic history)")
+        fail(
+            "Migrating the database",
+            f"{exc} (list them: uv run {PROJECT_SLUG} alembic history)",
+        )
     except Exception as exc:
         fail(
             "Migrating the database",
@@ -233,7 +228,9 @@ def serve(
 
 @cli.command()
 def migrate(
-    revision: Annotated[str, typer.Option(help="Target revision")] = "head",
+    revision: Annotated[
+        str, typer.Option(help="Target revision (default: the head of every module's branch)")
+    ] = "heads",
 ) -> None:
     """Apply database migrations (embedded PostgreSQL in dev when DATABASE_URL is unset)."""
     settings = use_embedded_database_if_unset(load_settings())
@@ -241,6 +238,19 @@ def migrate(
         fail("Migrating", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} migrate")
     run_migrations(settings, revision)
     typer.secho(f"✓ Database migrated to {revision}", fg=typer.colors.GREEN)
+
+
+@cli.command(
+    "alembic",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def alembic_command(context: typer.Context) -> None:
+    """Alembic over every module's migrations, e.g. `alembic history` (`alembic --help`)."""
+    settings = load_settings()
+    if context.args and context.args[0] not in ("--help", "-h", "history", "heads", "branches"):
+        settings = use_embedded_database_if_unset(settings)
+    run_alembic(context.args, settings.database_url or "postgresql://unset", PROJECT_SLUG)
 
 
 @cli.command()
@@ -364,7 +374,7 @@ def add_module(
         shown = path.relative_to(root) if path.is_relative_to(root) else path
         typer.echo(f"  + {shown}")
     typer.secho(f"✓ Module {name!r} added.", fg=typer.colors.GREEN)
-    typer.echo(f"  Next: {PROJECT_SLUG} migrate, then uv run pytest -k {name}")
+    typer.echo(f"  Next: {PROJECT_SLUG} migrate, then uv run pytest (the whole suite)")
 
 
 @cli.command("check-modules")

@@ -81,3 +81,5 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     # Per-request chatter of the HTTP clients: costs CPU on every HiAgent call.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins on every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -10,13 +10,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from sqlmodel import SQLModel
 
 from .actors import Actor
 from .module_settings import settings_problems
-from .plugins import ENTRY_POINT_GROUP, ModuleManifest
+from .plugins import ENTRY_POINT_GROUP, ROLES, ModuleManifest, access_for
 from .project import PACKAGE_NAME
 from .scaffold import MODULES_DIR
 
@@ -85,7 +86,44 @@ def _manifest_problems(name: str, manifest: object, where: str) -> list[ModulePr
                     "list SQLModel table classes only",
                 )
             )
-    return problems + _actor_problems(name, manifest, where) + _settings_problems(manifest, where)
+    return (
+        problems
+        + _access_problems(name, manifest, where)
+        + _actor_problems(name, manifest, where)
+        + _settings_problems(manifest, where)
+    )
+
+
+def _access_problems(name: str, manifest: ModuleManifest, where: str) -> list[ModuleProblem]:
+    """Every route needs a declared policy, and policies name real roles."""
+    problems = []
+    for rule in manifest.access:
+        unknown = sorted(set(rule.roles) - set(ROLES))
+        if unknown:
+            problems.append(
+                ModuleProblem(
+                    name,
+                    where,
+                    f"Access({rule.path!r}) names unknown roles {unknown}",
+                    f"use roles from {list(ROLES)} (EVERYONE, CONFIGURE or ADMIN_ONLY)",
+                )
+            )
+    routes = manifest.router.routes if isinstance(manifest.router, APIRouter) else []
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        for method in sorted(route.methods or ()):
+            if access_for(manifest, method, route.path) is None:
+                problems.append(
+                    ModuleProblem(
+                        name,
+                        where,
+                        f"route {method} /api/v1{route.path} declares no access policy",
+                        f'add Access("{route.path}", EVERYONE | CONFIGURE | ADMIN_ONLY, '
+                        f'methods=("{method}",)) to `access=[...]` in its manifest',
+                    )
+                )
+    return problems
 
 
 def _actor_problems(name: str, manifest: ModuleManifest, where: str) -> list[ModuleProblem]:

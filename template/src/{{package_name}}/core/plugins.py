@@ -8,10 +8,11 @@ Modules load in (`order`, `name`) order; a broken module stops start-up and is n
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,44 @@ class DashboardLink:
     roles: tuple[str, ...] = ("admin", "configurator", "viewer")
 
 
+ROLES = ("admin", "configurator", "viewer")
+EVERYONE: tuple[str, ...] = ROLES
+CONFIGURE: tuple[str, ...] = ("admin", "configurator")
+ADMIN_ONLY: tuple[str, ...] = ("admin",)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a module's routes whose path starts with `path` (below `/api/v1`).
+
+    `{...}` in `path` stands for one path parameter of any name. The first declaration of a
+    module that matches a route's path and method is its policy; the permission tests hold
+    every route to it, and `check-modules` names a route that no declaration covers.
+    """
+
+    path: str
+    roles: Sequence[str] = ()
+    methods: Sequence[str] = ("*",)
+    # Open to callers who are not signed in (sign-in itself); `roles` is then ignored.
+    public: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when this declaration covers `method path` (a route template)."""
+        if "*" not in self.methods and method.upper() not in {m.upper() for m in self.methods}:
+            return False
+        declared = _segments(self.path)
+        return _segments(path)[: len(declared)] == declared
+
+
+def _segments(path: str) -> list[str]:
+    return ["{}" if part.startswith("{") else part for part in path.strip("/").split("/")]
+
+
+def access_for(manifest: ModuleManifest, method: str, path: str) -> Access | None:
+    """The module's declaration covering `method path`, or None when it declares none."""
+    return next((rule for rule in manifest.access if rule.matches(method, path)), None)
+
+
 @dataclass(frozen=True)
 class ModuleManifest:
     """What a module contributes. Every field but `name` is optional."""
@@ -47,6 +86,11 @@ class ModuleManifest:
     order: int = 100
     description: str = ""
     dashboard_links: Sequence[DashboardLink] = ()
+    # Who may call each route of `router`, e.g. `[Access("/billing", CONFIGURE)]`; see Access.
+    access: Sequence[Access] = ()
+    # The module's own Alembic branch (label: the module's name); for a module in `modules/`
+    # and for a plugin, a `migrations/` folder beside its module.py is found without this.
+    migrations: Path | None = None
     # Called with the app after routers are mounted: override dependencies, add checks.
     setup: Callable[[FastAPI], None] | None = None
     # Entered in module order after the database starts, exited in reverse at shutdown.
@@ -93,6 +137,10 @@ def _load_builtin(name: str) -> ModuleManifest:
         raise ModuleLoadError(
             name, f"{package_dir / 'module.py'} is missing", "add module.py defining `manifest`"
         )
+    return _with_migrations(_import_builtin(name, dotted), package_dir)
+
+
+def _import_builtin(name: str, dotted: str) -> ModuleManifest:
     try:
         loaded = importlib.import_module(dotted)
     except Exception as exc:
@@ -130,9 +178,24 @@ def discover_modules() -> list[ModuleManifest]:
         manifest = (
             loaded if isinstance(loaded, ModuleManifest) else _manifest_of(entry.name, loaded)
         )
-        manifests.append(manifest)
+        manifests.append(_with_migrations(manifest, _folder_of(entry.module)))
     _check_unique(manifests)
     return sorted(manifests, key=lambda m: (m.order, m.name))
+
+
+def _folder_of(dotted: str) -> Path | None:
+    spec = importlib.util.find_spec(dotted)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
+
+
+def _with_migrations(manifest: ModuleManifest, folder: Path | None) -> ModuleManifest:
+    """The manifest with its migrations folder filled in when one sits beside module.py."""
+    if manifest.migrations is not None or folder is None:
+        return manifest
+    found = folder / "migrations"
+    return replace(manifest, migrations=found) if found.is_dir() else manifest
 
 
 def _check_unique(manifests: list[ModuleManifest]) -> None:

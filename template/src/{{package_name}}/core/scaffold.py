@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 
-from .migrations import MIGRATIONS_DIR, heads
-from .plugins import ModuleLoadError
-
 MODULES_DIR = Path(__file__).resolve().parent.parent / "modules"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 RESERVED = {"core", "hiagent", "testing", "tests", "migrations", "worker", "modules"}
+# The core revision that creates the users table, which a scaffolded module's rows point at.
+USERS_REVISION = "0001"
 
 _FILES: dict[str, str] = {
     "__init__.py": '''"""$title: a product module."""
@@ -196,7 +195,7 @@ async def create(
 ''',
     "module.py": '''"""Manifest of the $name module."""
 
-from ...core.plugins import ModuleManifest
+from ...core.plugins import CONFIGURE, EVERYONE, Access, ModuleManifest
 from .models import $cls
 from .router import router
 
@@ -205,6 +204,12 @@ manifest = ModuleManifest(
     router=router,
     models=[$cls],
     description="$title",
+    # Who may call each route: the permission tests and check-modules hold the routes to it.
+    access=[
+        Access("/$url", EVERYONE, methods=("GET",)),
+        Access("/$url", CONFIGURE, methods=("POST",)),
+    ],
+    # Its migrations are in migrations/ beside this file, on the Alembic branch "$name".
     # Also: subscriptions=[...] (@subscribe handlers), actors=[...] (@actor background jobs),
     # settings=<a BaseSettings class>, dashboard_links=[...], setup, lifespan, cli.
     # See docs/modules.md.
@@ -247,10 +252,11 @@ async def test_bad_input_is_422(client: httpx.AsyncClient, admin_headers: dict[s
 ''',
 }
 
-_MIGRATION = '''"""add $name module
+_MIGRATION = '''"""add $name module: the first revision of its branch
 
 Revision ID: $revision
-Revises: $down
+Revises:
+Depends on: $depends
 Create Date: $date
 """
 
@@ -260,9 +266,10 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "$revision"
-down_revision: str | None = "$down"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = ("$name",)
+# Its rows point at users, which the core branch creates.
+depends_on: str | Sequence[str] | None = "$depends"
 
 
 def upgrade() -> None:
@@ -308,18 +315,9 @@ def validate_name(name: str, modules_dir: Path = MODULES_DIR) -> None:
         raise ValueError(f"a module named {name!r} already exists in {modules_dir / name}")
 
 
-def scaffold_module(
-    name: str, modules_dir: Path = MODULES_DIR, migrations_dir: Path = MIGRATIONS_DIR
-) -> list[Path]:
-    """Write the module and its migration; returns the files created."""
+def scaffold_module(name: str, modules_dir: Path = MODULES_DIR) -> list[Path]:
+    """Write the module, with its migration on a branch of its own; returns the files created."""
     validate_name(name, modules_dir)
-    current = heads()
-    if len(current) != 1:
-        raise ModuleLoadError(
-            name,
-            f"the migrations have {len(current)} heads",
-            "merge them first: uv run alembic merge -m merge heads",
-        )
     values = {
         "name": name,
         "title": name.replace("_", " ").capitalize(),
@@ -327,7 +325,7 @@ def scaffold_module(
         "table": f"{name}_items",
         "url": name.replace("_", "-"),
         "revision": f"{name}_0001",
-        "down": current[0],
+        "depends": USERS_REVISION,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     created = []
@@ -337,8 +335,8 @@ def scaffold_module(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(Template(text).substitute(values), encoding="utf-8")
         created.append(path)
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    migration = migrations_dir / "versions" / f"{stamp}_{name}_0001_add_{name}.py"
+    migration = target / "migrations" / f"{name}_0001_add_{name}.py"
+    migration.parent.mkdir()
     migration.write_text(Template(_MIGRATION).substitute(values), encoding="utf-8")
     created.append(migration)
     return created

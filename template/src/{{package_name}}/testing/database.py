@@ -63,12 +63,12 @@ async def drop_test_database(url: str) -> None:
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
-    """Empty every table but Alembic's, resetting ids: each test starts from nothing."""
+    """Empty every table but Alembic's own, resetting ids: each test starts from nothing."""
     async with engine.begin() as connection:
         rows = await connection.execute(
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'"
+                "AND tablename NOT IN ('alembic_version', 'alembic_version_detached')"
             )
         )
         tables = ", ".join(f'"{row[0]}"' for row in rows)

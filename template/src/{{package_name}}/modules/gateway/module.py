@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from ...core.health import ReadinessCheck
-from ...core.plugins import ModuleManifest
+from ...core.plugins import CONFIGURE, EVERYONE, Access, ModuleManifest
 from ...hiagent.settings import HiAgentSettings
 from .router import router
 from .service import open_gateway
@@ -46,6 +46,14 @@ def setup(app: FastAPI) -> None:
 manifest = ModuleManifest(
     name="gateway",
     router=router,
+    access=[
+        Access("/agents", EVERYONE, methods=("POST",)),
+        Access("/workflows", EVERYONE, methods=("GET", "POST")),
+        Access("/retrievers", EVERYONE, methods=("POST",)),
+        Access("/tools", EVERYONE, methods=("POST",)),
+        Access("/agent-configs", EVERYONE, methods=("GET",)),
+        Access("/agent-configs/{}/test-runs", CONFIGURE, methods=("POST",)),
+    ],
     order=40,
     description="Calls to HiAgent agents, workflows, retrievers and tools; test runs",
     setup=setup,

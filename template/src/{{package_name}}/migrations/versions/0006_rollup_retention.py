@@ -1,7 +1,7 @@
 """retention prunes analytics roll-ups: their count in each run's record
 
 Revision ID: 0006
-Revises: {{ '0005' if with_example_module else ('0004' if with_worker else '0003') }}
+Revises: 0003
 Create Date: 2026-11-26
 """
 
@@ -11,9 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-# The template's last migration of this profile: 0004 exists only with the worker and 0005
-# only with the example module.
-down_revision: str | None = "{{ '0005' if with_example_module else ('0004' if with_worker else '0003') }}"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

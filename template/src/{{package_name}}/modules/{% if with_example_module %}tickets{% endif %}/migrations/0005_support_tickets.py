@@ -1,7 +1,8 @@
-"""example module: support tickets (with_example_module)
+"""support tickets: the first revision of the tickets module's branch
 
 Revision ID: 0005
-Revises: {{ '0004' if with_worker else '0003' }}
+Revises:
+Depends on: 0003
 Create Date: 2026-11-26
 """
 
@@ -11,10 +12,10 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-# The tasks migration (0004) exists only with the worker.
-down_revision: str | None = "{{ '0004' if with_worker else '0003' }}"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = ("tickets",)
+# Tickets point at users, which the core branch creates.
+depends_on: str | Sequence[str] | None = "0003"
 
 
 def upgrade() -> None:

@@ -1,10 +1,8 @@
-"""background tasks (only with the worker)
-
-This file exists only in projects rendered with the worker, so a later template migration
-revises the last one its profile has (see 0005 and 0006).
+"""background tasks: the first revision of the tasks module's branch
 
 Revision ID: 0004
-Revises: 0003
+Revises:
+Depends on: 0003
 Create Date: 2026-11-26 04:10:44.186151
 """
 
@@ -15,9 +13,10 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = ("tasks",)
+# Its rows point at users and agent configurations, which the core branch creates.
+depends_on: str | Sequence[str] | None = "0003"
 
 
 def upgrade() -> None:
