@@ -137,7 +137,7 @@ def reconcile_versions(connection: Connection, script: ScriptDirectory) -> list[
     # One row per applied revision that no other applied revision revises: a revision that
     # another only `depends_on` keeps its row, so nothing reads it as not yet applied.
     wanted = _heads_of(script, applied | applied_revisions(script, stamped))
-    if wanted != current:
+    if wanted != rows - gone:
         _stamp(connection, wanted)
     if stamped:
         changes.append(
