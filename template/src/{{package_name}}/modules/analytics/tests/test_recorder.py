@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ..recorder import RequestRecorder
@@ -63,10 +63,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _via_port(database_url: str, port: int) -> URL:
+    """The same database, reached over TCP on `port` of the loopback (nothing there yet)."""
+    # The embedded server is reached through its socket folder, named in `?host=`.
+    url = make_url(database_url).difference_update_query(["host"])
+    return url.set(host="127.0.0.1", port=port)
+
+
+async def _open_server(database_url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    target = make_url(database_url)
+    socket_dir = target.query.get("host")
+    if isinstance(socket_dir, str) and socket_dir.startswith("/"):
+        return await asyncio.open_unix_connection(f"{socket_dir}/.s.PGSQL.{target.port or 5432}")
+    return await asyncio.open_connection(target.host or "127.0.0.1", target.port or 5432)
+
+
 @contextlib.asynccontextmanager
 async def _postgres_proxy(port: int, database_url: str) -> AsyncIterator[None]:
     """Make PostgreSQL reachable on `port`, as if it had just come back."""
-    target = make_url(database_url)
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError):
@@ -78,9 +92,7 @@ async def _postgres_proxy(port: int, database_url: str) -> AsyncIterator[None]:
     async def handle(
         client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
-        server_reader, server_writer = await asyncio.open_connection(
-            target.host or "127.0.0.1", target.port or 5432
-        )
+        server_reader, server_writer = await _open_server(database_url)
         await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
 
     server = await asyncio.start_server(handle, "127.0.0.1", port)
@@ -164,7 +176,7 @@ async def test_nothing_is_lost_while_the_database_is_down(
     make_record: RecordFactory, database_url: str, tmp_path: Path, app: FastAPI
 ) -> None:
     port = _free_port()
-    engine = create_async_engine(make_url(database_url).set(host="127.0.0.1", port=port))
+    engine = create_async_engine(_via_port(database_url, port))
     recorder = RequestRecorder(engine, _settings(tmp_path, flush_interval_ms=50))
     failures_before = _failures()
 
@@ -189,7 +201,7 @@ async def test_nothing_is_lost_while_the_database_is_down(
 async def test_records_still_unwritten_at_shutdown_are_spilled_then_replayed(
     make_record: RecordFactory, database_url: str, tmp_path: Path, app: FastAPI
 ) -> None:
-    down = create_async_engine(make_url(database_url).set(host="127.0.0.1", port=_free_port()))
+    down = create_async_engine(_via_port(database_url, _free_port()))
     settings = _settings(tmp_path, buffer_size=2, shutdown_timeout_s=0.3)
     recorder = RequestRecorder(down, settings)
     await recorder.start()
