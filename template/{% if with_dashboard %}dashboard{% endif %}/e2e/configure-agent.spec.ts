@@ -1,4 +1,4 @@
-/** Flow 4: sign in, add an agent configuration, test it, save it, find it listed. */
+/** Configuring an agent: sign in, add an agent configuration, test it, save it, find it listed. */
 import { expect, test } from '@playwright/test'
 import { credentials, expectAccessible, keepScreenshot, signIn } from './helpers'
 

@@ -1,4 +1,4 @@
-/** Flow 5: usage with filters, drill-down into the calls, and a live update when a call happens. */
+/** Monitoring usage: filters, drill-down into the calls, and a live update when a call happens. */
 import { type APIRequestContext, expect, type Page, test } from '@playwright/test'
 import { expectAccessible, keepScreenshot, signIn } from './helpers'
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics shared by the whole process (blueprint Appendix E)."""
+"""Prometheus metrics shared by the whole process (listed in docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Settings from environment variables (and `.env`), with per-environment rules.
 
-Names follow the blueprint (Appendix A and D) verbatim. Outside `APP_ENV=dev` a missing
-required variable stops start-up with the full list; placeholder secrets are refused.
+Every variable is listed in docs/configuration.md. Outside `APP_ENV=dev` a missing required
+variable stops start-up with the full list; placeholder secrets are refused.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str | None = None
 
-    # Retention (blueprint Appendix D)
+    # Retention windows (the retention module's own settings hold the rest)
     retention_request_log_hot_days: int = Field(default=90, ge=1)
     retention_request_log_cold_days: int = Field(default=365, ge=1)
     retention_event_days: int = Field(default=30, ge=1)
@@ -175,7 +175,7 @@ class Settings(BaseSettings):
 
 
 def endpoint_problems(top_endpoint: str | None, app_base_url: str | None) -> list[str]:
-    """Check HiAgent endpoints the way the SDK needs them (wire-protocol notes, P1)."""
+    """Check HiAgent endpoints the way the SDK needs them (docs/hiagent.md explains why)."""
     problems = []
     if top_endpoint:
         parts = urlsplit(top_endpoint)

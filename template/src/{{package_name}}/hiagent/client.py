@@ -11,13 +11,14 @@ agent configuration) and follows the same path:
 
 The breaker judges whole calls: a chat call counts as healthy at its first token.
 
-Chat answers are always streamed (P7): `ChatStream` yields the answer's text, handles
-`message_failed`, `agent_error` and `message_cost` itself, applies the first-token and
-whole-answer timeouts, and stops the upstream message when it is abandoned (P14).
+Chat answers are always streamed (the SDK's `Agent.ainvoke` drops failures and token counts):
+`ChatStream` yields the answer's text, handles `message_failed`, `agent_error` and
+`message_cost` itself, applies the first-token and whole-answer timeouts, and stops the
+upstream message when it is abandoned (see docs/hiagent.md, Streaming).
 
 A workflow started without waiting is followed in the background until it ends or its deadline
-(start + `total_timeout_s`) passes (P12: nobody else would ever give up on it). The follower
-holds slots only while it polls, and reports the run's end through `on_run_end`.
+(start + `total_timeout_s`) passes: the SDK would poll forever, and HiAgent cannot cancel a run.
+The follower holds slots only while it polls, and reports the run's end through `on_run_end`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from .settings import HiAgentSettings
 
 T = TypeVar("T")
 
-# Workflow statuses that end a run (wire-protocol notes, §1.3).
+# Workflow statuses that end a run; any other status means it is still going.
 _FINISHED_RUN = frozenset({"success", "failed", "interrupted", "stopped"})
 # The status we report for a followed run still unfinished at its deadline (not HiAgent's own).
 _RUN_TIMED_OUT = "timeout"
@@ -178,7 +179,7 @@ def _ignore(_: CallOutcome) -> None:
 
 
 async def _checked(call: Awaitable[Any], action: str) -> Any:
-    # ChatService methods return a BaseError instead of raising for a 200 error envelope (P2).
+    # ChatService methods return a BaseError instead of raising for a 200 error envelope.
     return check_answer(await call, action)
 
 
@@ -701,7 +702,7 @@ class HiAgentClient:
     async def discard_answer(
         self, target: Target, events: AsyncGenerator[Any, None], stop: StopMessageRequest | None
     ) -> None:
-        """Stop an abandoned answer upstream (P14) and close its connection."""
+        """Stop an abandoned answer upstream and close its connection (it would stay busy)."""
         try:
             async with asyncio.timeout(_CLEANUP_TIMEOUT_S):
                 if stop is not None and self.services is not None:
@@ -833,7 +834,7 @@ class HiAgentClient:
         """Start a workflow run; with `wait`, poll it to the end within the target's deadline.
 
         A run that fails raises WORKFLOW_FAILED; a deadline raises TIMEOUT with the run id in
-        `details`, so the caller can ask for its status later (P12: no endless polling).
+        `details`, so the caller can ask for its status later (never the SDK's endless polling).
 
         Without `wait` the run comes back at once, with its `deadline_at`, and is followed in
         the background (at most `max_followed_runs` at a time): `on_finish` reports the start,
@@ -1044,7 +1045,7 @@ class HiAgentClient:
     async def exec_tool(
         self, target: Target, inputs: dict[str, Any], *, on_finish: FinishCallback = _ignore
     ) -> str:
-        """Run the target's plugin tool once; its output text (P10: `Success` is checked)."""
+        """Run the target's plugin tool once; its output text, with `Success` checked."""
         async with self._operation(target, "tool_exec", on_finish) as call:
             tools = call.services.tool
             workspace_id = target.workspace_id or ""

@@ -1,6 +1,6 @@
 """What went wrong in a call to HiAgent, in one exception type with plain words.
 
-The SDK reports failures in many shapes (wire-protocol notes, P2): transport exceptions, a bare
+The SDK reports failures in many shapes (docs/hiagent.md, Errors): transport exceptions, a bare
 `Exception(text)`, `SSEError`, `ValidationError`, or a returned `BaseError`. With the status hook
 of `services.py` every HTTP error arrives as `httpx.HTTPStatusError`; `classify` turns all of
 them into `HiAgentCallError`, which says whether a retry is safe and whether it counts against

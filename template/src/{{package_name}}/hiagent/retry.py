@@ -1,4 +1,4 @@
-"""The one retry loop for calls to HiAgent (the SDK's `with_retry` is never used, P13).
+"""The one retry loop for calls to HiAgent (the SDK's `with_retry` retries everything: unused).
 
 Exponential back-off with full jitter; a `Retry-After` from HiAgent (429, 503) is the minimum
 wait. A call is sent again only when `HiAgentCallError.retryable` allows it, never past the

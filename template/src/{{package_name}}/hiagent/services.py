@@ -1,11 +1,11 @@
 """The HiAgent SDK services, built once per process and closed at shutdown.
 
-What this fixes around the SDK (wire-protocol notes, §5):
-- P1: endpoints are validated first (explicit TOP port, no trailing slash on the app URL).
-- P2: the SDK's httpx clients are replaced by ours, whose response hook raises
-  `httpx.HTTPStatusError` for every non-2xx answer, so the status survives (also on streams).
-- P4: one connection pool with our timeouts and limits; both clients are closed at shutdown.
-- P9: credentials come only from our settings; the SDK's own `~/.volc` lookup is skipped.
+What this fixes around the SDK (see docs/hiagent.md):
+- endpoints are validated first (explicit TOP port, no trailing slash on the app URL);
+- the SDK's httpx clients are replaced by ours, whose response hook raises
+  `httpx.HTTPStatusError` for every non-2xx answer, so the status survives (also on streams);
+- one connection pool with our timeouts and limits; both clients are closed at shutdown;
+- credentials come only from our settings; the SDK's own `~/.volc` lookup is skipped.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class HiAgentNotConfiguredError(RuntimeError):
 
 
 # The SDK reads VOLC_* or ~/.volc/* in `Service.init()` at construction, and crashes on a
-# ~/.volc/.env (P9). These subclasses skip that lookup; `open_services` sets AK/SK itself.
+# ~/.volc/.env (it calls a function it never imported). These subclasses skip that lookup;
+# `open_services` sets AK/SK itself.
 class _Chat(ChatService):  # type: ignore[misc]
     def init(self) -> None:
         """Credentials are set explicitly from settings."""

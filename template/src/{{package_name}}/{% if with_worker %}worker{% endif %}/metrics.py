@@ -1,4 +1,4 @@
-"""Task queue metrics (blueprint Appendix E), plus the fallback to inline processing.
+"""Task queue metrics (docs/worker.md), plus the fallback to inline processing.
 
 Gauges name how `<slug> worker` combines its processes' values (Prometheus multiprocess mode;
 the supervisor process never sets them, so only what worker processes set last counts).

@@ -1,6 +1,6 @@
 """Redis and background-task settings, from `REDIS_*` and `TASK_*` variables (and `.env`).
 
-Standalone or Sentinel is chosen here only (blueprint Appendix C): switching is configuration,
+Standalone or Sentinel is chosen here only (docs/worker.md): switching is configuration,
 never code. The copier answer `redis_mode` only picks the default of `REDIS_MODE`.
 """
 

@@ -1,4 +1,4 @@
-"""Event bus metrics (blueprint Appendix E)."""
+"""Event bus metrics (listed in docs/operations.md)."""
 
 from __future__ import annotations
 

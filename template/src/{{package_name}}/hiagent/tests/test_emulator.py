@@ -67,7 +67,7 @@ def emulator() -> Iterator[EmulatorServer]:
 @pytest.fixture(autouse=True)
 def _fresh_emulator(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
     emulator.reset()
-    # The SDK reads credentials at construction; explicit values keep ~/.volc out (P9).
+    # The SDK reads credentials at construction; explicit values keep ~/.volc out (it can crash).
     monkeypatch.setenv("VOLC_ACCESSKEY", AK)
     monkeypatch.setenv("VOLC_SECRETKEY", SK)
 

@@ -71,7 +71,7 @@ async def test_credentials_come_from_settings_even_with_a_volc_env_file(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The SDK's own lookup would crash on ~/.volc/.env (wire-protocol notes, P9).
+    # The SDK's own lookup would crash on ~/.volc/.env (it calls a function it never imported).
     (tmp_path / ".volc").mkdir()
     (tmp_path / ".volc" / ".env").write_text("VOLC_ACCESSKEY=wrong\nVOLC_SECRETKEY=wrong\n")
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -1,1 +1,1 @@
-"""Data retention (blueprint Appendix D): archive the request log, delete what has expired."""
+"""Data retention (docs/operations.md): archive the request log, delete what has expired."""

@@ -1,4 +1,4 @@
-"""Retention settings beyond the blueprint's three windows (which live in the core settings)."""
+"""Retention settings beyond the three core windows (request log hot and cold, events)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ class RetentionSettings(BaseSettings):
         env_prefix="RETENTION_", env_file=".env", extra="ignore", case_sensitive=False
     )
 
-    # Agent test runs are kept this long (blueprint data model: 30 days).
+    # Agent test runs are kept this long: a month of tests is enough to compare versions.
     test_run_days: int = Field(default=30, ge=1)
-    # Analytics roll-ups (blueprint Appendix D, metrics): minute rows are the high resolution
-    # (15 days); hour and day rows are the aggregates (1 year).
+    # Analytics roll-ups: minute rows are the high resolution (15 days); hour and day rows are
+    # the aggregates (1 year). See docs/operations.md (Retention).
     rollup_minute_days: int = Field(default=15, ge=1)
     rollup_days: int = Field(default=365, ge=1)
     # Rows moved or deleted per transaction: small enough to never hold locks for long.

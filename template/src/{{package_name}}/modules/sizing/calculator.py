@@ -1,7 +1,7 @@
 """Capacity arithmetic: Little's law for concurrency, row sizes for storage.
 
 Figures are starting points for planning, each with the reason in plain words; measure and
-adjust (the benchmarks in `bench/` give this machine's numbers).
+adjust under your own load.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from ...core.models import created_at_field, enum_type, optional_datetime_field,
 
 
 class Role(StrEnum):
-    """Roles from the blueprint's permission table."""
+    """Sign-in roles; what each may do is in docs/architecture.md (Sign-in and roles)."""
 
     ADMIN = "admin"
     CONFIGURATOR = "configurator"
