@@ -266,6 +266,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard/menu": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard menu
+         * @description The links modules add to the dashboard menu that the caller's role may see.
+         */
+        get: operations["dashboard-menu"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runbooks": {
         parameters: {
             query?: never;
@@ -790,6 +810,18 @@ export interface components {
             username: string;
         };
         /**
+         * MenuLink
+         * @description A menu entry and the module that declared it.
+         */
+        MenuLink: {
+            /** Label */
+            label: string;
+            /** Module */
+            module: string;
+            /** Path */
+            path: string;
+        };
+        /**
          * Recommendation
          * @description One figure to set, and why.
          */
@@ -856,7 +888,7 @@ export interface components {
         };
         /**
          * Role
-         * @description Roles from the blueprint's permission table.
+         * @description Sign-in roles; what each may do is in docs/architecture.md (Sign-in and roles).
          * @enum {string}
          */
         Role: "admin" | "configurator" | "viewer";
@@ -1847,6 +1879,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    "dashboard-menu": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MenuLink"][];
                 };
             };
         };

@@ -1,6 +1,8 @@
-import { BookOpen, Bot, Calculator, ChartLine, LogOut, Users } from 'lucide-react'
+import { useQuery } from '@tanstack/react-query'
+import { Blocks, BookOpen, Bot, Calculator, ChartLine, LogOut, Users } from 'lucide-react'
 import type * as React from 'react'
 import { NavLink, Outlet } from 'react-router'
+import { api, call, type Schemas } from '@/api/client'
 import { type Permission, useSession } from '@/auth/session'
 import { Badge } from '@/components/ui/badge'
 import { Button } from '@/components/ui/button'
@@ -8,14 +10,18 @@ import { cn } from '@/lib/cn'
 import { productName } from '@/lib/product'
 import { roleLabel } from '@/lib/words'
 
+type IconComponent = React.ComponentType<{ className?: string; 'aria-hidden'?: boolean }>
+
 interface NavItem {
   to: string
   label: string
-  icon: React.ComponentType<{ className?: string; 'aria-hidden'?: boolean }>
+  icon: IconComponent
   permission: Permission
 }
 
-/** The menu; an item shows only to roles that may use it. */
+export type MenuLink = Schemas['MenuLink']
+
+/** The built-in menu; an item shows only to roles that may use it. Modules add more. */
 export const NAV_ITEMS: NavItem[] = [
   { to: '/agents', label: 'Agents', icon: Bot, permission: 'read' },
   { to: '/analytics', label: 'Usage', icon: ChartLine, permission: 'analytics:read' },
@@ -24,9 +30,52 @@ export const NAV_ITEMS: NavItem[] = [
   { to: '/users', label: 'People', icon: Users, permission: 'users:manage' },
 ]
 
+const BUILT_IN_PATHS = new Set(NAV_ITEMS.map((item) => item.to))
+
+/** Links the server serves itself (API, docs, other sites) leave the dashboard's router. */
+function leavesTheDashboard(path: string): boolean {
+  return path.startsWith('http') || path.startsWith('/api') || path.startsWith('/docs')
+}
+
+/** Menu links other modules declare in their manifests, for the signed-in role. */
+function useModuleLinks(): MenuLink[] {
+  const { user } = useSession()
+  const menu = useQuery({
+    queryKey: ['dashboard-menu', user?.id, user?.role],
+    queryFn: () => call(api.GET('/api/v1/dashboard/menu')),
+    enabled: user !== null,
+    staleTime: 5 * 60_000,
+  })
+  // Until it loads, or when it fails, the built-in items are the whole menu.
+  return (menu.data ?? []).filter((link) => !BUILT_IN_PATHS.has(link.path))
+}
+
+const ENTRY = 'flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium whitespace-nowrap hover:bg-muted focus-visible:outline-2 focus-visible:outline-ring'
+
+function MenuEntry({ to, label, icon: Icon }: { to: string; label: string; icon: IconComponent }) {
+  const content = (
+    <>
+      <Icon className="size-4" aria-hidden={true} />
+      {label}
+    </>
+  )
+  if (leavesTheDashboard(to))
+    return (
+      <a href={to} className={ENTRY}>
+        {content}
+      </a>
+    )
+  return (
+    <NavLink to={to} className={({ isActive }) => cn(ENTRY, isActive && 'bg-info-background text-blue-900')}>
+      {content}
+    </NavLink>
+  )
+}
+
 export function Layout() {
   const { user, can, signOut } = useSession()
   const items = NAV_ITEMS.filter((item) => can(item.permission))
+  const moduleLinks = useModuleLinks()
   return (
     <div className="min-h-screen bg-slate-50">
       <a
@@ -56,18 +105,12 @@ export function Layout() {
           <ul className="flex gap-1 overflow-x-auto p-2 lg:flex-col lg:p-3">
             {items.map((item) => (
               <li key={item.to}>
-                <NavLink
-                  to={item.to}
-                  className={({ isActive }) =>
-                    cn(
-                      'flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium whitespace-nowrap hover:bg-muted focus-visible:outline-2 focus-visible:outline-ring',
-                      isActive && 'bg-info-background text-blue-900',
-                    )
-                  }
-                >
-                  <item.icon className="size-4" aria-hidden={true} />
-                  {item.label}
-                </NavLink>
+                <MenuEntry to={item.to} label={item.label} icon={item.icon} />
+              </li>
+            ))}
+            {moduleLinks.map((link) => (
+              <li key={`${link.module} ${link.path}`}>
+                <MenuEntry to={link.path} label={link.label} icon={Blocks} />
               </li>
             ))}
           </ul>

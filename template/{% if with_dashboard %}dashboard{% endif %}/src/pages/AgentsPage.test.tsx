@@ -1,9 +1,13 @@
 import { screen, waitFor, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
-import { agent, fakeBackend } from '@/test/backend'
+import { agent, type FakeBackend, fakeBackend } from '@/test/backend'
 import { renderApp } from '@/test/render'
 
 const page = (items: unknown[]) => ({ items, total: items.length, limit: 25, offset: 0 })
+
+/** The latest request for the agent list (the menu loads alongside it). */
+const lastListRequest = (backend: FakeBackend) =>
+  new URL(backend.requests.filter((request) => new URL(request.url).pathname === '/api/v1/agent-configs').at(-1)!.url)
 
 describe('agent browser', () => {
   it('lists agents with their type and status in plain words', async () => {
@@ -28,7 +32,7 @@ describe('agent browser', () => {
     await screen.findByRole('table')
     await user.type(screen.getByLabelText('Search'), 'nothing like this')
     expect(await screen.findByRole('heading', { name: 'No agents match' })).toBeInTheDocument()
-    const last = new URL(backend.requests.at(-1)!.url)
+    const last = lastListRequest(backend)
     expect(last.searchParams.get('search')).toBe('nothing like this')
 
     await user.click(screen.getByRole('button', { name: 'Clear search and filters' }))
@@ -55,7 +59,7 @@ describe('agent browser', () => {
     const backend = fakeBackend().on('GET /api/v1/agent-configs', () => page([agent()]))
     const { user } = renderApp('/agents?type=workflow&status=off&sort=-updated_at', backend)
     await screen.findByRole('table')
-    const url = new URL(backend.requests.at(-1)!.url)
+    const url = lastListRequest(backend)
     expect(url.searchParams.get('config_type')).toBe('workflow')
     expect(url.searchParams.get('enabled')).toBe('false')
     expect(url.searchParams.get('sort')).toBe('-updated_at')
@@ -63,6 +67,6 @@ describe('agent browser', () => {
 
     await user.click(screen.getByRole('combobox', { name: 'Status' }))
     await user.click(await screen.findByRole('option', { name: 'Available' }))
-    await waitFor(() => expect(new URL(backend.requests.at(-1)!.url).searchParams.get('enabled')).toBe('true'))
+    await waitFor(() => expect(lastListRequest(backend).searchParams.get('enabled')).toBe('true'))
   })
 })

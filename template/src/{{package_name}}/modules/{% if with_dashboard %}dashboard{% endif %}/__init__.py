@@ -1,1 +1,1 @@
-"""The dashboard: its build (Node), its static serving and its typed API client."""
+"""The dashboard: its build (Node), its static serving, its menu and its typed API client."""

@@ -16,7 +16,17 @@ from typing import Any
 
 # Add a module's tag here when the dashboard starts to call it.
 CLIENT_TAGS = frozenset(
-    {"auth", "users", "agent-configs", "test-runs", "analytics", "runbooks", "sizing", "health"}
+    {
+        "auth",
+        "users",
+        "agent-configs",
+        "test-runs",
+        "analytics",
+        "runbooks",
+        "sizing",
+        "health",
+        "dashboard",
+    }
 )
 SNAPSHOT_NAME = "openapi.json"
 _REF = re.compile(r"^#/components/schemas/(.+)$")
