@@ -11,6 +11,16 @@ from typing import Annotated
 import typer
 
 from .doctor import run_checks
+from .preview import (
+    SUBDIRECTORY,
+    Preview,
+    SourceUnavailable,
+    UpdateError,
+    answer,
+    build,
+    source_of,
+    template_history,
+)
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(
@@ -60,10 +70,10 @@ def new(
 
 
 def _answer(project: Path, key: str) -> str:
-    for line in (project / ".copier-answers.yml").read_text(encoding="utf-8").splitlines():
-        if line.startswith(f"{key}:"):
-            return line.split(":", 1)[1].strip().strip("'\"")
-    raise typer.BadParameter(f"{key} is missing from {project / '.copier-answers.yml'}")
+    value = answer(project, key)
+    if value is None:
+        raise typer.BadParameter(f"{key} is missing from {project / '.copier-answers.yml'}")
+    return value
 
 
 def conflicts(project: Path) -> list[str]:
@@ -92,11 +102,40 @@ def conflicts(project: Path) -> list[str]:
 @app.command()
 def update(
     project: Annotated[Path, typer.Argument(help="Product folder")] = Path(),
-    vcs_ref: Annotated[str | None, typer.Option(help="Template version (git ref)")] = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(help="Template version (git ref); default: the newest tag, else HEAD"),
+    ] = None,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Show what the update brings, change nothing")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
 ) -> None:
-    """Pull template improvements; fails listing files left with conflicts."""
+    """Show what the template changed since the product's version, then apply it.
+
+    Asks before applying when run from a terminal; applies at once with --yes or without one.
+    Fails, listing the files, when the update left conflicts or `.rej` files.
+    """
+    try:
+        found = _preview(project, vcs_ref)
+        if not preview:
+            _require_clean(project)
+    except UpdateError as exc:
+        typer.secho(f"✗ {exc}", fg="red")
+        raise typer.Exit(code=2) from exc
+    if found is not None:
+        _show(project, found)
+    if preview:
+        if found is None:
+            raise typer.Exit(code=1)
+        typer.echo("\nPreview only: nothing was changed.")
+        return
+    if not yes and _interactive() and not typer.confirm("\nApply this update?", default=False):
+        typer.echo("Nothing was changed.")
+        return
+    ref = found.copier_ref if found is not None else vcs_ref
     args = ["update", "--trust", "--defaults"]
-    args += [f"--vcs-ref={vcs_ref}"] if vcs_ref else []
+    args += [f"--vcs-ref={ref}"] if ref else []
     code = _copier(*args, str(project))
     if code != 0:
         raise typer.Exit(code=code)
@@ -107,6 +146,69 @@ def update(
             typer.echo(f"  - {name}")
         raise typer.Exit(code=1)
     typer.secho("✓ Updated with no conflicts. Review with `git diff`, then commit.", fg="green")
+
+
+def _preview(project: Path, vcs_ref: str | None) -> Preview | None:
+    """The update's changes; None (after saying why) when the template's history is out of reach."""
+    src_path = source_of(project)
+    try:
+        with template_history(src_path) as repo:
+            return build(project, repo, src_path, vcs_ref)
+    except SourceUnavailable as exc:
+        typer.secho(f"! Cannot show the changes: {exc}.", fg="yellow")
+        typer.echo("  Copier may still reach the template; the update can be applied unseen.")
+        return None
+
+
+def _require_clean(project: Path) -> None:
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],  # noqa: S607
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if status.returncode != 0:
+        raise UpdateError(
+            f"{project} is not a git repository: Copier updates only committed products "
+            "(git init, git add -A, git commit)."
+        )
+    if status.stdout.strip():
+        raise UpdateError(
+            f"{project} has uncommitted changes: commit or stash them first "
+            "(--preview works on a dirty tree)."
+        )
+
+
+def _show(project: Path, found: Preview) -> None:
+    typer.secho(f"Template update for {project.resolve()}", bold=True)
+    typer.echo(f"  template: {found.source}")
+    typer.echo(f"  from:     {found.current or 'unknown'}")
+    typer.echo(f"  to:       {found.target} ({found.target_commit[:7]})")
+    for note in found.notes:
+        typer.secho(f"! {note}", fg="yellow")
+    if found.up_to_date:
+        typer.echo("\nThe product already has this version: the update only replays the answers.")
+        return
+    typer.secho("\nChangelog", bold=True)
+    if not found.releases:
+        typer.echo("  (no entries between these versions)")
+    for release in found.releases:
+        typer.echo(f"  {release.heading}")
+        for line in release.body.splitlines():
+            typer.echo(f"  {line}".rstrip())
+    if found.current_commit is None:
+        return
+    typer.secho(f"\nTemplate commits ({len(found.commits)})", bold=True)
+    for line in found.commits:
+        typer.echo(f"  {line}")
+    typer.secho(f"\nChanged under {SUBDIRECTORY}/", bold=True)
+    typer.echo(found.stat or "  (nothing)")
+
+
+def _interactive() -> bool:
+    """True when someone can answer a question (stdin is a terminal)."""
+    return sys.stdin.isatty()
 
 
 @app.command()
