@@ -11,6 +11,7 @@ import nox
 nox.options.default_venv_backend = "none"  # the template repo's own .venv (uv sync) has the tools
 nox.options.sessions = [
     "lint",
+    "docs",
     "render",
     "generated",
     "no_worker",
@@ -30,8 +31,26 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The template's documentation site: `mkdocs build --strict` (links, anchors, nav)."""
+    # No --quiet: it hides the warnings that --strict turns into a failure.
+    with tempfile.TemporaryDirectory() as site:
+        session.run(
+            "mkdocs",
+            "build",
+            "--strict",
+            "--site-dir",
+            site,
+            env={"NO_MKDOCS_2_WARNING": "1"},
+        )
+
+
+@nox.session
 def render(session: nox.Session) -> None:
-    """Render every answer profile: no leftover Jinja, ruff and mypy clean; answers validated."""
+    """Render every answer profile: no leftover Jinja, ruff and mypy clean; answers validated.
+
+    Also the scaffolding CLI (update preview included) and the release's consistency.
+    """
     session.run(
         "pytest",
         "-n",
@@ -40,6 +59,8 @@ def render(session: nox.Session) -> None:
         "tests/test_answers.py",
         "tests/test_style_budget.py",
         "tests/test_template_cli.py",
+        "tests/test_release.py",
+        "tests/test_product_docs.py",
         *session.posargs,
     )
 
@@ -58,8 +79,11 @@ def modules(session: nox.Session) -> None:
 
 @nox.session
 def update(session: nox.Session) -> None:
-    """`copier update` from one template version to the next."""
-    session.run("pytest", "tests/test_update.py", *session.posargs)
+    """Update matrix: products of the previous release update to this tree and stay green.
+
+    Two cells in parallel; -rP prints each cell's step timings.
+    """
+    session.run("pytest", "-n", "2", "-rP", "tests/test_update.py", *session.posargs)
 
 
 @nox.session
