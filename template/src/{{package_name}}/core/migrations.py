@@ -69,11 +69,13 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
 
     Blocking: call from a thread inside a loop.
     """
-    scripts().get_revisions(revision)  # an unknown target fails here, before any change
-    changes = asyncio.run(_reconcile(database_url))
+    config = alembic_config(database_url)
+    script = ScriptDirectory.from_config(config)
+    script.get_revisions(revision)  # an unknown target fails here, before any change
+    changes = asyncio.run(_reconcile(database_url, script))
     for change in changes:
         logger.warning("migrations: %s", change)
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(config, revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
@@ -97,11 +99,11 @@ def run_alembic(argv: Sequence[str], database_url: str, prog: str) -> None:
     line.run_cmd(config, options)
 
 
-async def _reconcile(database_url: str) -> list[str]:
+async def _reconcile(database_url: str, script: ScriptDirectory) -> list[str]:
     engine = create_async_engine(async_url(database_url))
     try:
         async with engine.begin() as connection:
-            return await connection.run_sync(reconcile_versions, scripts())
+            return await connection.run_sync(reconcile_versions, script)
     finally:
         await engine.dispose()
 
@@ -208,13 +210,12 @@ def applied_revisions(script: ScriptDirectory, rows: Iterable[str]) -> set[str]:
 
 def _heads_of(script: ScriptDirectory, applied: set[str]) -> set[str]:
     """The applied revisions nothing else applied builds on: the rows Alembic expects."""
-    below: set[str] = set()
+    parents: list[str] = []
     for revision in applied:
         found = script.get_revision(revision)
         if found is not None:
-            parents = _as_tuple(found.down_revision) + _as_tuple(found.dependencies)
-            below.update(applied_revisions(script, parents))
-    return applied - below
+            parents += _as_tuple(found.down_revision) + _as_tuple(found.dependencies)
+    return applied - applied_revisions(script, parents)
 
 
 def _linear_prefix(applied: set[str]) -> tuple[str, ...]:
