@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace.export import SpanExporter
 from pydantic_settings import BaseSettings
@@ -19,10 +20,12 @@ from .core.health import ReadinessCheck
 from .core.health import router as health_router
 from .core.logging import configure_logging
 from .core.metrics import metrics_endpoint
-from .core.middleware import RequestContextMiddleware
+from .core.middleware import RequestContextMiddleware, RequestGuardMiddleware, SafeRetryMiddleware
 from .core.module_settings import load_module_settings
+from .core.openapi import document_errors
 from .core.plugins import ModuleManifest, discover_modules
 from .core.project import PROJECT_NAME
+from .core.security import configure_password_work
 from .core.settings import ConfigurationError, Settings, get_settings
 from .core.tracing import setup_tracing, shutdown_tracing
 
@@ -94,6 +97,7 @@ def create_app(
     settings = settings or get_settings()
     settings.validate_for_start()
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_password_work(settings.password_hash_threads, settings.password_hash_queue)
     modules: list[ModuleManifest] = discover_modules()
     loaded_settings, problems = load_module_settings(modules, module_settings)
     if problems:
@@ -103,7 +107,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        docs_url="/docs",
+        # Off in staging and prod unless API_DOCS=true (docs/security.md, Exposure).
+        docs_url="/docs" if settings.api_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -119,6 +125,25 @@ def create_app(
     for module in modules:
         if module.setup is not None:
             module.setup(app)
+    document_errors(app, modules, API_PREFIX)
+    # Innermost first: retry sits next to the routes, the guard inside the request context, so
+    # refused requests are logged, counted and carry their X-Request-ID.
+    app.add_middleware(SafeRetryMiddleware)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.http_max_body_bytes,
+        body_limits={prefix: size for m in modules for prefix, size in m.body_limits.items()},
+        api_prefix=API_PREFIX,
+    )
+    if settings.cors_origins:
+        # Bearer tokens, not cookies: no credentials mode (docs/security.md, Exposure).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
     app.add_middleware(RequestContextMiddleware)
     # Added last, so outermost: access-log lines carry the request's trace id.
     app.state.tracer_provider = setup_tracing(app, settings, span_exporter)

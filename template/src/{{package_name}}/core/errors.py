@@ -5,12 +5,15 @@ Shape: `{"error": {"code", "message", "correlation_id", ...details}}`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .context import current_correlation_id
@@ -136,11 +139,42 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Every method of the path, not only those of the first route that matched it.
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+            message = f"This path accepts {', '.join(allowed)} only."
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile(
+        "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    state = request.app.state
+    patterns = getattr(state, "method_patterns", None)
+    if patterns is None:
+        patterns = state.method_patterns = [
+            (_path_pattern(path), set(operations))
+            for path, operations in request.app.openapi().get("paths", {}).items()
+        ]
+    methods: set[str] = set()
+    for pattern, operations in patterns:
+        if pattern.match(request.url.path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -155,15 +189,90 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+# SQLSTATE classes of a database that cannot serve now: connection exceptions, operator
+# intervention (shutdown, terminated backend, statement timeout), insufficient resources,
+# transaction rollback (serialization failure, deadlock).
+_UNAVAILABLE_CLASSES = ("08", "57", "53", "40")
+_CONNECTION_LOST = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+)
+_DATA_MESSAGES = {
+    "22021": "Text in the request holds a character that cannot be stored (a NUL byte).",
+    "22P05": "Text in the request holds a character that cannot be stored.",
+    "22003": "A number in the request is out of range.",
+}
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str:
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    state = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    return str(state or "")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when a database connection broke under this request (safe reads may retry)."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        state = _sqlstate(exc)
+        if state.startswith("22"):  # asyncpg's own DataError is an InterfaceError too
+            return False
+        if exc.connection_invalidated or state.startswith(("08", "57P")):
+            return True
+        return exc.orig is not None and isinstance(exc.orig.__cause__, _CONNECTION_LOST)
+    return isinstance(exc, _CONNECTION_LOST)
+
+
+def database_error(exc: BaseException) -> AppError | None:
+    """The client-facing error for a database failure; None when `exc` is not one.
+
+    A value PostgreSQL refuses (NUL in text, a number out of range) is the caller's 422; a
+    database that cannot serve now (connection lost, pool exhausted, shut down) is 503 with
+    Retry-After, never 500.
+    """
+    if isinstance(exc, sa_exc.TimeoutError):
+        return ServiceUnavailableError(
+            "Every database connection is busy: try again shortly.", retry_after_s=2
+        )
+    if isinstance(exc, sa_exc.DBAPIError):
+        state = _sqlstate(exc)
+        if state.startswith("22"):
+            message = _DATA_MESSAGES.get(state, "A value in the request cannot be stored.")
+            return InvalidRequestError(message, errors=[])
+        if state[:2] in _UNAVAILABLE_CLASSES or connection_lost(exc):
+            return ServiceUnavailableError(
+                "The database connection was interrupted: try again.", retry_after_s=1
+            )
+        return None
+    if connection_lost(exc):
+        return ServiceUnavailableError(
+            "The database cannot be reached: try again.", retry_after_s=2
+        )
+    return None
+
+
+def unexpected_error_response(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers for an exception no handler took (database faults included)."""
+    mapped = database_error(exc)
+    if mapped is not None:
+        logger.opt(exception=exc).warning(f"database fault answered {mapped.status_code}")
+        return (
+            mapped.status_code,
+            error_body(mapped.code, mapped.message, **mapped.details),
+            (mapped.headers),
+        )
     logger.opt(exception=exc).error("unhandled error")
-    return JSONResponse(
-        error_body(
-            "internal_error",
-            "Something went wrong on our side. Quote the correlation id when reporting it.",
-        ),
-        status_code=500,
+    body = error_body(
+        "internal_error",
+        "Something went wrong on our side. Quote the correlation id when reporting it.",
     )
+    return 500, body, {}
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    status, body, headers = unexpected_error_response(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -91,6 +91,8 @@ class ModuleManifest:
     # The module's own Alembic branch (label: the module's name); for a module in `modules/`
     # and for a plugin, a `migrations/` folder beside its module.py is found without this.
     migrations: Path | None = None
+    # Request bodies larger than HTTP_MAX_BODY_BYTES, by path prefix: {"/api/v1/imports": 50 << 20}.
+    body_limits: dict[str, int] = field(default_factory=dict)
     # Called with the app after routers are mounted: override dependencies, add checks.
     setup: Callable[[FastAPI], None] | None = None
     # Entered in module order after the database starts, exited in reverse at shutdown.

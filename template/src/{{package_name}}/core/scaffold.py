@@ -152,6 +152,7 @@ from fastapi import APIRouter, Query, status
 
 from ...core.db import SessionDep
 from ...core.events.dependencies import EventBusDep
+from ...core.params import PageOffset
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .schemas import ${cls}Create, ${cls}Page, ${cls}Read
 from .service import create_item, list_items
@@ -168,7 +169,7 @@ async def list_all(
     session: SessionDep,
     _: AnyRoleUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> ${cls}Page:
     """Items, newest first."""
     items, total = await list_items(session, limit, offset)

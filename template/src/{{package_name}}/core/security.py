@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from .errors import ServiceUnavailableError
 from .project import PROJECT_SLUG
 
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -32,6 +36,57 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return _hasher.verify(password, password_hash)
     except Exception:  # a corrupt or foreign hash is simply a failed login
         return False
+
+
+_T = TypeVar("_T")
+
+
+class PasswordWork:
+    """Runs argon2 off the event loop, in its own bounded threads.
+
+    A hash costs about 0.1-0.2 s of CPU. On the event loop it would stall every request; in the
+    shared threadpool a flood of sign-ins would starve it. Here at most `threads` hashes run at
+    once and at most `queue` more wait; beyond that the caller gets 503 with Retry-After
+    (docs/security.md, Sign-in).
+    """
+
+    def __init__(self, threads: int, queue: int) -> None:
+        self.capacity = threads + queue
+        self.pending = 0
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="password")
+
+    async def run(self, function: Callable[..., _T], *args: Any) -> _T:
+        """`function(*args)` in a password thread; 503 when too many are already waiting."""
+        if self.pending >= self.capacity:
+            raise ServiceUnavailableError(
+                "Too many sign-ins are being checked right now: try again in a second.",
+                retry_after_s=1,
+            )
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        finally:
+            self.pending -= 1
+
+
+_password_work: list[PasswordWork] = []
+
+
+def configure_password_work(threads: int, queue: int) -> None:
+    """Size the process's password threads (settings PASSWORD_HASH_THREADS and _QUEUE)."""
+    _password_work[:] = [PasswordWork(threads, queue)]
+
+
+def password_work() -> PasswordWork:
+    """The process's password threads; one thread and 16 waiting until configured."""
+    if not _password_work:
+        configure_password_work(1, 16)
+    return _password_work[0]
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """`hash_password` in the password threads, so the event loop keeps serving."""
+    return await password_work().run(hash_password, password)
 
 
 def create_access_token(

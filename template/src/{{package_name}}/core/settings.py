@@ -6,6 +6,7 @@ variable stops start-up with the full list; placeholder secrets are refused.
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -53,6 +54,11 @@ class ConfigurationError(RuntimeError):
         super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def _default_hash_threads() -> int:
+    # Half the cores: a flood of sign-ins leaves the rest to requests.
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 class Settings(BaseSettings):
     """All settings of the service. Read once per process through `get_settings()`."""
 
@@ -77,8 +83,15 @@ class Settings(BaseSettings):
     hiagent_admin_username: str = DEFAULT_ADMIN_USERNAME
     hiagent_admin_email: str = DEFAULT_ADMIN_EMAIL
     hiagent_admin_password: SecretStr | None = None
+    # Sign-in throttling (docs/security.md): failures are counted per account and client
+    # address, and per client address across accounts, within a window.
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    login_window_s: int = Field(default=300, ge=1)
     login_lockout_s: int = Field(default=60, ge=1)
+    # argon2 runs in its own threads: at most this many at once, this many more waiting.
+    password_hash_threads: int = Field(default_factory=_default_hash_threads, ge=1)
+    password_hash_queue: int = Field(default=16, ge=0)
 
     # HiAgent platform; the SDK itself reads VOLC_ACCESSKEY / VOLC_SECRETKEY
     volc_accesskey: SecretStr | None = None
@@ -98,6 +111,10 @@ class Settings(BaseSettings):
 
     # HTTP
     cors_origins: list[str] = Field(default_factory=list)
+    # Request bodies above this size get 413 before they are read (docs/security.md).
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Interactive docs and the OpenAPI document; unset means on in dev and test only.
+    api_docs: bool | None = None
 
     @field_validator("hiagent_app_base_url")
     @classmethod
@@ -109,6 +126,13 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         """True for the local development profile, where defaults fill the gaps."""
         return self.app_env is AppEnv.DEV
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        """Whether /docs and /openapi.json are served (API_DOCS, or the profile's default)."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.app_env in (AppEnv.DEV, AppEnv.TEST)
 
     @property
     def service_name(self) -> str:
