@@ -40,6 +40,9 @@ async def current_user(
     user = await session.get(User, user_id)
     if user is None or not user.active:
         raise UnauthorizedError("This account is not active.")
+    if payload.get("ver", 0) != user.token_version:
+        # The password changed (or the account was deactivated) after this token was issued.
+        raise UnauthorizedError("Your session has ended: sign in again.")
     request.state.user = user.email
     user_var.set(user.email)
     return user

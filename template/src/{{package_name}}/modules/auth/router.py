@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ...core.db import SessionDep
+from ...core.openapi import THROTTLED
 from ...core.state import SettingsDep
 from ..users.models import Role
 from .dependencies import AnyRoleUser
@@ -17,14 +18,24 @@ from .service import PERMISSIONS, authenticate, issue_token
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=Token, summary="Sign in with username and password")
+@router.post(
+    "/login",
+    response_model=Token,
+    summary="Sign in with username and password",
+    responses=THROTTLED,
+)
 async def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
-    """OAuth2 password flow: form fields `username` (or e-mail) and `password`."""
-    user = await authenticate(session, form.username, form.password, settings)
+    """OAuth2 password flow: form fields `username` (or e-mail) and `password`.
+
+    Repeated failures are throttled per account and client address (429 with Retry-After).
+    """
+    client = request.client.host if request.client else "unknown"
+    user = await authenticate(session, form.username, form.password, settings, client=client)
     return issue_token(user, settings)
 
 

@@ -59,7 +59,8 @@ def run(
     typer.secho(
         f"✓ Moved {report.moved_to_archive} request-log rows to the archive; deleted "
         f"{report.archive_deleted} archived rows, {report.events_deleted} events, "
-        f"{report.test_runs_deleted} test runs and {report.rollups_deleted} analytics roll-ups.",
+        f"{report.test_runs_deleted} test runs, {report.rollups_deleted} analytics roll-ups "
+        f"and {report.throttles_deleted} expired sign-in throttles.",
         fg=typer.colors.GREEN,
     )
 

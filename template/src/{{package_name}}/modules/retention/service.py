@@ -69,6 +69,12 @@ def _delete_rollups(grains: str) -> TextClause:
     )
 
 
+# Sign-in throttles whose window and block are long over (docs/security.md, Sign-in).
+_DELETE_THROTTLES = text(
+    "DELETE FROM login_throttles WHERE key IN (SELECT key FROM login_throttles "
+    "WHERE window_started_at < now() - make_interval(days => :days) "
+    "AND (blocked_until IS NULL OR blocked_until < now()) LIMIT :limit)"
+)
 _DELETE_MINUTE_ROLLUPS = _delete_rollups("'minute'")
 _DELETE_COARSE_ROLLUPS = _delete_rollups("'hour', 'day'")
 _LAST_COMPLETED = text(
@@ -86,6 +92,7 @@ class RetentionReport:
     events_deleted: int = 0
     test_runs_deleted: int = 0
     rollups_deleted: int = 0
+    throttles_deleted: int = 0
 
 
 Progress = Callable[[str, int], None]
@@ -171,6 +178,9 @@ async def run_retention(
                 )
                 setattr(report, step, count)
                 setattr(run, step, count)
+            report.throttles_deleted = await _in_batches(
+                database, _DELETE_THROTTLES, 1, options.batch_size, pause_s, "throttles", progress
+            )
         except Exception as exc:
             run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc)[:2000], utcnow()
             await session.commit()

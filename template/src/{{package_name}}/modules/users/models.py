@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
 from ...core.models import created_at_field, enum_type, optional_datetime_field, updated_at_field
@@ -30,7 +31,19 @@ class User(SQLModel, table=True):
     role: Role = Field(default=Role.VIEWER, sa_type=enum_type(Role))
     active: bool = Field(default=True)
     last_login: datetime | None = optional_datetime_field()
-    failed_logins: int = Field(default=0)
-    locked_until: datetime | None = optional_datetime_field()
+    # Raised when the password changes or the account is deactivated: older tokens stop working.
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per key (account and client, or client), within a window."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (Index("ix_login_throttles_window", "window_started_at"),)
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    blocked_until: datetime | None = optional_datetime_field()

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.errors import ConflictError, NotFoundError
-from ...core.security import hash_password
+from ...core.security import hash_password_off_loop
 from .models import Role, User
 from .schemas import UserCreate, UserUpdate
 
@@ -43,7 +43,7 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
     user = User(
         username=data.username,
         email=data.email.lower(),
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password_off_loop(data.password),
         role=data.role,
     )
     session.add(user)
@@ -71,11 +71,12 @@ async def update_user(
     if data.role is not None:
         user.role = data.role
     if data.active is not None:
+        if user.active and not data.active:
+            user.token_version += 1
         user.active = data.active
     if data.password is not None:
-        user.password_hash = hash_password(data.password)
-        user.failed_logins = 0
-        user.locked_until = None
+        user.password_hash = await hash_password_off_loop(data.password)
+        user.token_version += 1  # tokens issued before the change stop working
     session.add(user)
     await session.commit()
     await session.refresh(user)

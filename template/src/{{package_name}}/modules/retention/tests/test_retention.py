@@ -230,3 +230,25 @@ def environment(settings: Settings) -> dict[str, str]:
         "HIAGENT_TOP_ENDPOINT": settings.hiagent_top_endpoint or "",
         "HIAGENT_APP_BASE_URL": settings.hiagent_app_base_url or "",
     }
+
+
+async def test_sign_in_throttles_go_a_day_after_their_window_unless_still_blocking(
+    app: FastAPI,
+) -> None:
+    database: Database = app.state.database
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO login_throttles (key, failures, window_started_at, blocked_until) "
+                "VALUES ('old', 3, now() - interval '2 days', NULL), "
+                "('old-blocked', 0, now() - interval '2 days', now() + interval '1 hour'), "
+                "('recent', 1, now() - interval '1 hour', NULL)"
+            )
+        )
+
+    report = await run_retention(database, app.state.settings, SMALL_BATCHES, trigger="test")
+
+    assert report.throttles_deleted == 1
+    async with database.engine.connect() as connection:
+        keys = (await connection.execute(text("SELECT key FROM login_throttles"))).scalars()
+        assert sorted(keys) == ["old-blocked", "recent"]
