@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from dramatiq.cli import make_argument_parser
 from ..cli import fail, load_settings
 from ..core.project import PACKAGE_NAME, PROJECT_SLUG
 from ..core.settings import ConfigurationError
-from .metrics_server import METRICS_PORT_VARIABLE
+from .metrics_server import DEFAULT_METRICS_HOST, METRICS_HOST_VARIABLE, METRICS_PORT_VARIABLE
 from .settings import get_worker_settings
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -32,6 +33,13 @@ def worker(
         int,
         typer.Option(envvar=METRICS_PORT_VARIABLE, min=0, help="Port of /metrics (0: none)"),
     ] = 9191,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            envvar=METRICS_HOST_VARIABLE,
+            help="Address /metrics listens on (0.0.0.0: every interface, as in a container)",
+        ),
+    ] = DEFAULT_METRICS_HOST,
 ) -> None:
     """Run background tasks (agent and workflow runs) and event delivery from Redis."""
     settings = load_settings()
@@ -49,18 +57,41 @@ def worker(
     arguments = [f"{PACKAGE_NAME}.worker.actors", "--processes", str(processes)]
     arguments += ["--threads", str(threads)]
     if metrics_port:
+        _check_metrics_host(metrics_host, metrics_port)
+        # The metrics process is forked later and reads where to listen from here.
+        os.environ[METRICS_HOST_VARIABLE] = metrics_host
         if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
             _restart_with_multiprocess_metrics(metrics_port)
         arguments += ["--fork-function", f"{PACKAGE_NAME}.worker.metrics_server:serve_metrics"]
     typer.echo(
         f"• Worker: {processes} process(es) x {threads} thread(s) on {worker_settings.describe()}"
-        + (f"; metrics on :{metrics_port}/metrics" if metrics_port else "")
+        + (
+            f"; metrics on http://{_url_host(metrics_host)}:{metrics_port}/metrics"
+            if metrics_port
+            else ""
+        )
     )
     # In this process, so the worker processes are forked with everything already imported.
     code = dramatiq_main(make_argument_parser().parse_args(arguments))  # type: ignore[no-untyped-call]
     if metrics_port and os.environ[MULTIPROCESS_DIR_VARIABLE] == str(_metrics_dir(metrics_port)):
         shutil.rmtree(_metrics_dir(metrics_port), ignore_errors=True)
     raise typer.Exit(code or 0)
+
+
+def _check_metrics_host(host: str, port: int) -> None:
+    # The metrics server starts in a forked process, where a bad address is easy to miss.
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        fail(
+            "Starting the worker",
+            f"{METRICS_HOST_VARIABLE}={host!r} is not an address to listen on ({exc})",
+            f"{METRICS_HOST_VARIABLE}=127.0.0.1 {PROJECT_SLUG} worker",
+        )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _metrics_dir(port: int) -> Path:

@@ -137,10 +137,11 @@ StartWorker = Callable[..., WorkerProcess]
 
 @pytest.fixture
 def start_worker(test_settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
-    """Start a worker process on the test database: `start_worker(REDIS_PORT="6380")`."""
+    """Start a worker process on the test database: `start_worker(REDIS_PORT="6380")`;
+    `metrics_port=` serves its /metrics (none by default)."""
     started: list[WorkerProcess] = []
 
-    def start(**environment: str) -> WorkerProcess:
+    def start(*, metrics_port: int = 0, **environment: str) -> WorkerProcess:
         log = tmp_path / f"worker-{len(started)}.log"
         env = {**os.environ, **settings_environment(test_settings), **environment}
         with log.open("wb") as output:
@@ -153,7 +154,7 @@ def start_worker(test_settings: Settings, tmp_path: Path) -> Iterator[StartWorke
                     "--threads",
                     "4",
                     "--metrics-port",
-                    "0",
+                    str(metrics_port),
                 ],
                 env=env,
                 stdout=output,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from ...core.db import SessionDep
+from ...core.params import MAX_ROW_ID, PageOffset, RowId
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from ..users.models import Role, User
 from .models import AgentConfig, ConfigType
@@ -15,6 +16,7 @@ from .schemas import (
     AgentConfigPage,
     AgentConfigRead,
     AgentConfigUpdate,
+    ConfigSort,
     VersionPage,
     VersionRead,
 )
@@ -31,12 +33,40 @@ from .service import (
 
 router = APIRouter(prefix="/agent-configs", tags=["agent-configs"])
 
+VersionNumber = Annotated[
+    int, Path(ge=1, le=MAX_ROW_ID, description="The version to make current again.")
+]
+
+
+def mask_app_key(app_key: str) -> str:
+    """What a viewer sees of an app key: its last four characters at most."""
+    return "…" + app_key[-4:] if len(app_key) > 8 else "…"
+
 
 def present(config: AgentConfig, user: User) -> AgentConfigRead:
     """A configuration for this user: viewers see only the end of the app key."""
     read = AgentConfigRead.model_validate(config)
     if user.role == Role.VIEWER:
-        read.app_key = "…" + read.app_key[-4:] if len(read.app_key) > 8 else "…"
+        read.app_key = mask_app_key(read.app_key)
+    return read
+
+
+def _masked(value: Any) -> Any:
+    # A snapshot's app key is a string; None stands for "not there" in a diff.
+    return mask_app_key(value) if isinstance(value, str) else value
+
+
+def present_version(read: VersionRead, user: User) -> VersionRead:
+    """A history entry for this user: viewers see only the end of the app key, as in
+    `present`, in the snapshot and in the changes alike."""
+    if user.role != Role.VIEWER:
+        return read
+    if "app_key" in read.snapshot:
+        read.snapshot = {**read.snapshot, "app_key": _masked(read.snapshot["app_key"])}
+    change = read.diff.get("app_key")
+    if change is not None:
+        masked = {side: _masked(value) for side, value in change.items()}
+        read.diff = {**read.diff, "app_key": masked}
     return read
 
 
@@ -47,12 +77,13 @@ async def list_all(
     search: Annotated[str | None, Query(max_length=100)] = None,
     config_type: ConfigType | None = None,
     enabled: bool | None = None,
-    sort: Annotated[str, Query(max_length=20)] = "name",
+    sort: ConfigSort = ConfigSort.NAME,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> AgentConfigPage:
-    """Search by name or description, filter by type and status, sort by `name`,
-    `created_at`, `updated_at`, `config_type` or `enabled` (prefix `-` for descending)."""
+    """Search by name or description (`%` and `_` match only themselves), filter by type
+    and status, sort by `name`, `created_at`, `updated_at`, `config_type` or `enabled`
+    (prefix `-` for descending)."""
     items, total = await list_configs(
         session,
         search=search,
@@ -78,14 +109,14 @@ async def create(
 
 
 @router.get("/{config_id}", response_model=AgentConfigRead, summary="Read a configuration")
-async def read(config_id: int, session: SessionDep, user: AnyRoleUser) -> AgentConfigRead:
+async def read(config_id: RowId, session: SessionDep, user: AnyRoleUser) -> AgentConfigRead:
     """One configuration."""
     return present(await get_config(session, config_id), user)
 
 
 @router.patch("/{config_id}", response_model=AgentConfigRead, summary="Change a configuration")
 async def update(
-    config_id: int, data: AgentConfigUpdate, session: SessionDep, user: ConfiguratorUser
+    config_id: RowId, data: AgentConfigUpdate, session: SessionDep, user: ConfiguratorUser
 ) -> AgentConfigRead:
     """Change fields; the result is validated for its type and stored as a new version."""
     config = await get_config(session, config_id)
@@ -95,22 +126,23 @@ async def update(
 @router.delete(
     "/{config_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a configuration"
 )
-async def delete(config_id: int, session: SessionDep, _: ConfiguratorUser) -> Response:
+async def delete(config_id: RowId, session: SessionDep, _: ConfiguratorUser) -> Response:
     """Remove a configuration, its history and its test runs."""
     await delete_config(session, await get_config(session, config_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{config_id}/versions", response_model=VersionPage, summary="Version history")
-async def versions(config_id: int, session: SessionDep, _: AnyRoleUser) -> VersionPage:
-    """Every saved state, newest first, each with its changes from the one before."""
+async def versions(config_id: RowId, session: SessionDep, user: AnyRoleUser) -> VersionPage:
+    """Every saved state, newest first, each with its changes from the one before.
+    Viewers see only the end of the app key, as in the configuration itself."""
     entries = await list_versions(session, await get_config(session, config_id))
     items = []
     for index, entry in enumerate(entries):
         previous = entries[index + 1].snapshot if index + 1 < len(entries) else {}
         read = VersionRead.model_validate(entry)
         read.diff = diff(previous, entry.snapshot)
-        items.append(read)
+        items.append(present_version(read, user))
     return VersionPage(items=items, total=len(items))
 
 
@@ -120,7 +152,7 @@ async def versions(config_id: int, session: SessionDep, _: AnyRoleUser) -> Versi
     summary="Restore a version",
 )
 async def restore(
-    config_id: int, version: int, session: SessionDep, user: ConfiguratorUser
+    config_id: RowId, version: VersionNumber, session: SessionDep, user: ConfiguratorUser
 ) -> AgentConfigRead:
     """Make an earlier version current; recorded as a new version."""
     config = await get_config(session, config_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -111,6 +112,21 @@ class AgentConfigRead(_Limits):
     updated_at: datetime
 
 
+class ConfigSort(StrEnum):
+    """Orders of the configuration list; a leading `-` sorts from last to first."""
+
+    NAME = "name"
+    NAME_DESC = "-name"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+    UPDATED_AT = "updated_at"
+    UPDATED_AT_DESC = "-updated_at"
+    CONFIG_TYPE = "config_type"
+    CONFIG_TYPE_DESC = "-config_type"
+    ENABLED = "enabled"
+    ENABLED_DESC = "-enabled"
+
+
 class AgentConfigPage(BaseModel):
     """One page of configurations."""
 
@@ -121,7 +137,10 @@ class AgentConfigPage(BaseModel):
 
 
 class VersionRead(BaseModel):
-    """One entry of a configuration's history, with what changed since the previous one."""
+    """One entry of a configuration's history, with what changed since the previous one.
+
+    Viewers see only the end of the app key, in `snapshot` and in `diff` alike.
+    """
 
     model_config = ConfigDict(from_attributes=True)
 

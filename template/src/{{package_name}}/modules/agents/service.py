@@ -12,12 +12,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.errors import ConflictError, InvalidRequestError, NotFoundError
+from ...core.params import MAX_ROW_ID, escape_like
 from .models import AgentConfig, AgentConfigVersion, ConfigType
-from .schemas import AgentConfigCreate, AgentConfigUpdate
+from .schemas import AgentConfigCreate, AgentConfigUpdate, ConfigSort
 
 # Fields captured in each version snapshot (everything a person can change).
 SNAPSHOT_FIELDS = tuple(AgentConfigCreate.model_fields)
-SORTABLE = {"name", "created_at", "updated_at", "config_type", "enabled"}
+SORTABLE = {sort.value for sort in ConfigSort if not sort.value.startswith("-")}
 
 
 def snapshot(config: AgentConfig) -> dict[str, Any]:
@@ -53,8 +54,9 @@ async def config_names(session: AsyncSession) -> list[str]:
 async def find_config(session: AsyncSession, name_or_id: str) -> AgentConfig:
     """Look a configuration up by name (case-insensitive) or id; 404 lists the names."""
     config: AgentConfig | None = None
-    # Ids are 32-bit: a longer run of digits can only be a name (and must not overflow).
-    if name_or_id.isdigit() and int(name_or_id) < 2**31:
+    # Ids are 32-bit ASCII digits: a longer run of digits can only be a name (and must not
+    # overflow); other Unicode "digits" such as "²" are not numbers `int()` reads.
+    if name_or_id.isascii() and name_or_id.isdigit() and int(name_or_id) <= MAX_ROW_ID:
         config = await session.get(AgentConfig, int(name_or_id))
     if config is None:
         result = await session.exec(
@@ -84,11 +86,12 @@ async def list_configs(
     """A filtered, sorted page of configurations and the total that matched."""
     conditions = []
     if search:
-        pattern = f"%{search.strip().lower()}%"
+        # `%` and `_` typed by a person are literal characters, not wildcards.
+        pattern = f"%{escape_like(search.strip().lower())}%"
         conditions.append(
             or_(
-                func.lower(AgentConfig.name).like(pattern),
-                func.lower(AgentConfig.description).like(pattern),
+                func.lower(AgentConfig.name).like(pattern, escape="\\"),
+                func.lower(AgentConfig.description).like(pattern, escape="\\"),
             )
         )
     if config_type is not None:
@@ -113,7 +116,9 @@ async def suggest_name(session: AsyncSession, name: str) -> str:
     """The first free `name-N`."""
     base = re.sub(r"-\d+$", "", name)[:95]
     result = await session.exec(
-        select(AgentConfig.name).where(func.lower(AgentConfig.name).like(f"{base.lower()}-%"))
+        select(AgentConfig.name).where(
+            func.lower(AgentConfig.name).like(f"{escape_like(base.lower())}-%", escape="\\")
+        )
     )
     taken = {n.lower() for n in result.all()}
     number = 2

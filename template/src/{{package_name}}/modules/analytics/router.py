@@ -15,13 +15,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.db import DatabaseDep, SessionDep
 from ...core.errors import InvalidRequestError
+from ...core.params import MAX_ROW_ID
 from ..agents.service import find_config
 from ..auth.dependencies import AnyRoleUser
+from ..users.models import Role, User
 from .dependencies import RequestRecorderDep
 from .live import LiveView, live_events, snapshot
 from .models import CallStatus
 from .rollups import Grain
-from .schemas import LiveSnapshot, RequestLogPage, TimeSeries, UsageSummary
+from .schemas import LiveSnapshot, RequestLogItem, RequestLogPage, TimeSeries, UsageSummary
 from .service import (
     RequestFilter,
     UsageFilter,
@@ -36,7 +38,8 @@ from .service import (
 )
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
-MAX_ID = 2**31 - 1  # agent configuration ids are PostgreSQL integers
+# Roles that may read what people asked; viewers see the calls without their text.
+TEXT_READERS = frozenset({Role.ADMIN, Role.CONFIGURATOR})
 
 AgentParam = Annotated[
     str | None,
@@ -52,7 +55,7 @@ EndParam = Annotated[datetime | None, Query(description="ISO 8601, exclusive. De
 async def _agent_id(session: AsyncSession, agent: str | None) -> int | None:
     if agent is None:
         return None
-    if agent.isdigit() and int(agent) > MAX_ID:
+    if agent.isascii() and agent.isdigit() and int(agent) > MAX_ROW_ID:
         raise InvalidRequestError(f"`agent` {agent} is neither a name nor an id.", field="agent")
     # 404 listing the available names when nothing matches.
     return (await find_config(session, agent)).id
@@ -136,7 +139,8 @@ async def requests(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RequestLogPage:
-    """Calls newest first; pages stay stable while new calls arrive (keyset cursor)."""
+    """Calls newest first; pages stay stable while new calls arrive (keyset cursor).
+    Viewers get each call without its text (`query` null, `text_redacted` true)."""
     if start is not None and end is not None:
         time_range(start, end, datetime.now(UTC))
     wanted = RequestFilter(
@@ -147,7 +151,16 @@ async def requests(
         correlation_id=correlation_id,
     )
     items, next_cursor = await list_requests(session, wanted, cursor=cursor, limit=limit)
-    return RequestLogPage(items=items, next_cursor=next_cursor, limit=limit)
+    return RequestLogPage(
+        items=[for_reader(item, user) for item in items], next_cursor=next_cursor, limit=limit
+    )
+
+
+def for_reader(item: RequestLogItem, user: User) -> RequestLogItem:
+    """A request-log row as this user may see it: viewers never get the request text."""
+    if user.role in TEXT_READERS:
+        return item
+    return item.model_copy(update={"query": None, "text_redacted": True})
 
 
 @router.get(

@@ -65,7 +65,8 @@ class TimeSeries(BaseModel):
 
 
 class RequestLogItem(BaseModel):
-    """One call from the request log."""
+    """One call from the request log. Viewers get no request text: `query` is null and
+    `text_redacted` true; admins and configurators see it."""
 
     id: int
     timestamp: datetime
@@ -74,7 +75,13 @@ class RequestLogItem(BaseModel):
     agent_config_id: int | None
     agent_name: str | None
     user_id: str
-    query: str
+    query: str | None = Field(
+        description="What was asked (for workflows and tools, the inputs as JSON); "
+        "null when `text_redacted`."
+    )
+    text_redacted: bool = Field(
+        default=False, description="True when `query` is withheld from the caller's role."
+    )
     status: str
     error_type: str | None
     duration_ms: int

@@ -2,7 +2,8 @@
 
 Every signed-in role may call; test runs need admin or configurator. Configurations are looked
 up by name (any case) or id; the request's database connection is given back before HiAgent is
-called, so a long answer never holds a pooled connection.
+called, so a long answer never holds a pooled connection. A workflow run can be followed by
+whoever started it, and by admins (see `RunHandles`).
 """
 
 from __future__ import annotations
@@ -19,19 +20,25 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 
 from ...core.db import SessionDep
-from ...core.errors import error_body
+from ...core.errors import NotFoundError, error_body
 from ...core.middleware import route_template
+from ...core.openapi import HIAGENT_ERRORS
+from ...core.params import PageOffset, RowId
+from ...core.state import SettingsDep
 from ..agents.models import AgentConfig
 from ..agents.service import get_config
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
+from ..users.models import Role, User
 from .dependencies import GatewayDep
 from .errors import GatewayError
 from .schemas import (
     BreakerRead,
+    ConfigRef,
     InvokeRequest,
     InvokeResponse,
     RetrieverQueryRequest,
     RetrieverQueryResponse,
+    RunHandle,
     TestRunPage,
     TestRunRead,
     TestRunRequest,
@@ -41,10 +48,11 @@ from .schemas import (
     WorkflowRunResponse,
     parsed_output,
 )
-from .service import AnswerStream, Gateway, correlation_id
+from .service import AnswerStream, Gateway, RunHandles, correlation_id
 from .trials import check_request, list_test_runs, run_test, stream_test
 
-router = APIRouter()
+# Every route here may answer HiAgent's failures (429, 502, 504): OpenAPI lists them.
+router = APIRouter(responses=HIAGENT_ERRORS)
 
 _SSE_PING_S = 15
 
@@ -72,7 +80,7 @@ def _elapsed_ms(started: float) -> int:
 )
 async def invoke(
     request: Request,
-    name_or_id: str,
+    name_or_id: ConfigRef,
     body: InvokeRequest,
     session: SessionDep,
     user: AnyRoleUser,
@@ -109,7 +117,7 @@ async def invoke(
 )
 async def stream(
     request: Request,
-    name_or_id: str,
+    name_or_id: ConfigRef,
     body: InvokeRequest,
     session: SessionDep,
     user: AnyRoleUser,
@@ -178,9 +186,10 @@ def _event(name: str, data: object) -> ServerSentEvent:
 )
 async def run_workflow(
     request: Request,
-    name: str,
+    name: ConfigRef,
     body: WorkflowRunRequest,
     session: SessionDep,
+    settings: SettingsDep,
     user: AnyRoleUser,
     gateway: GatewayDep,
     mode: Annotated[Literal["blocking", "async"], Query()] = "blocking",
@@ -188,18 +197,30 @@ async def run_workflow(
     """`blocking` waits for the end within the configuration's total timeout (504 with the
     `run_id` after it); `async` answers 202 with the `run_id` and `deadline_at` at once:
     follow it with `GET /workflows/{name}/runs/{run_id}`. The service follows an async run
-    itself too, and records its end (or its timeout at `deadline_at`) in the request log."""
+    itself too, and records its end (or its timeout at `deadline_at`) in the request log.
+    Only whoever started a run (and admins) can follow it."""
     config = await _config_for_call(gateway, name, session)
+    handles = RunHandles(settings.jwt_secret())
     started = time.perf_counter()
-    run = await gateway.run_workflow(
-        config,
-        body.inputs,
-        user_id=user.email,
-        wait=mode == "blocking",
-        endpoint=route_template(request.scope),
-    )
+    try:
+        run = await gateway.run_workflow(
+            config,
+            body.inputs,
+            user_id=user.email,
+            wait=mode == "blocking",
+            endpoint=route_template(request.scope),
+        )
+    except GatewayError as failure:
+        # A timed-out or failed run can still be followed: by its handle, as any run.
+        raw = failure.details.get("run_id")
+        if isinstance(raw, str):
+            _show_handle(failure, raw, handles.issue(config.id, user.id, raw))
+        raise
     response = WorkflowRunResponse.of(
-        run, duration_ms=_elapsed_ms(started), correlation_id=correlation_id()
+        run,
+        run_id=handles.issue(config.id, user.id, run.run_id),
+        duration_ms=_elapsed_ms(started),
+        correlation_id=correlation_id(),
     )
     if mode == "async":
         return JSONResponse(response.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
@@ -214,23 +235,50 @@ async def run_workflow(
 )
 async def workflow_run_status(
     request: Request,
-    name: str,
-    run_id: str,
+    name: ConfigRef,
+    run_id: RunHandle,
     session: SessionDep,
+    settings: SettingsDep,
     user: AnyRoleUser,
     gateway: GatewayDep,
 ) -> WorkflowRunResponse:
     """`status` is processing, success, failed, interrupted or stopped; `output` once done.
     A run started with `mode=async` that is still unfinished past its `deadline_at` reads
-    `timeout` (HiAgent's own status is in `message`)."""
+    `timeout` (HiAgent's own status is in `message`). Whoever started the run can read it,
+    and admins can read any run; for anyone else it is 404, as an unknown run."""
     config = await _config_for_call(gateway, name, session)
+    hiagent_run_id = _run_for(RunHandles(settings.jwt_secret()), run_id, config, user)
     started = time.perf_counter()
-    run = await gateway.workflow_status(
-        config, run_id, user_id=user.email, endpoint=route_template(request.scope)
-    )
+    try:
+        run = await gateway.workflow_status(
+            config, hiagent_run_id, user_id=user.email, endpoint=route_template(request.scope)
+        )
+    except GatewayError as failure:
+        _show_handle(failure, hiagent_run_id, run_id)
+        raise
     return WorkflowRunResponse.of(
-        run, duration_ms=_elapsed_ms(started), correlation_id=correlation_id()
+        run, run_id=run_id, duration_ms=_elapsed_ms(started), correlation_id=correlation_id()
     )
+
+
+def _run_for(handles: RunHandles, run_id: str, config: AgentConfig, user: User) -> str:
+    """HiAgent's id of the run `user` may follow; 404 for a run of someone else."""
+    found = handles.resolve(
+        run_id, config_id=config.id, user_id=user.id, any_owner=user.role is Role.ADMIN
+    )
+    if found is None:
+        raise NotFoundError(
+            f"There is no run {run_id!r} of workflow {config.name!r} that you can read: "
+            "use the run_id given when you started the run."
+        )
+    return found
+
+
+def _show_handle(failure: GatewayError, hiagent_run_id: str, handle: str) -> None:
+    # Errors name the run by the handle the caller follows it with, and by HiAgent's id.
+    if failure.details.get("run_id") == hiagent_run_id:
+        failure.details["run_id"] = handle
+        failure.details["hiagent_run_id"] = hiagent_run_id
 
 
 # Retrievers and tools
@@ -244,7 +292,7 @@ async def workflow_run_status(
 )
 async def query_retriever(
     request: Request,
-    name: str,
+    name: ConfigRef,
     body: RetrieverQueryRequest,
     session: SessionDep,
     user: AnyRoleUser,
@@ -274,7 +322,7 @@ async def query_retriever(
 )
 async def exec_tool(
     request: Request,
-    name: str,
+    name: ConfigRef,
     body: ToolExecRequest,
     session: SessionDep,
     user: AnyRoleUser,
@@ -306,7 +354,7 @@ async def exec_tool(
 )
 async def create_test_run(
     request: Request,
-    config_id: int,
+    config_id: RowId,
     body: TestRunRequest,
     session: SessionDep,
     user: ConfiguratorUser,
@@ -334,11 +382,11 @@ async def create_test_run(
     summary="Test runs of a configuration",
 )
 async def recent_test_runs(
-    config_id: int,
+    config_id: RowId,
     session: SessionDep,
     _: AnyRoleUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> TestRunPage:
     """Newest first, with input, output, status, duration, tokens and who ran it."""
     config = await get_config(session, config_id)
@@ -358,7 +406,7 @@ async def recent_test_runs(
     summary="Circuit breaker of a configuration",
 )
 async def breaker_state(
-    config_id: int, session: SessionDep, _: AnyRoleUser, gateway: GatewayDep
+    config_id: RowId, session: SessionDep, _: AnyRoleUser, gateway: GatewayDep
 ) -> BreakerRead:
     """`closed` is normal; `open` means calls are paused for `retry_after_s` seconds after
     repeated failures; `half_open` lets one trial call through."""

@@ -4,14 +4,36 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...hiagent.client import Passage, WorkflowRun
 from ..agents.models import TestRunStatus
 
 MAX_QUERY_CHARS = 32_000
+# Configuration names are at most 100 characters; ids are shorter.
+MAX_CONFIG_REF_CHARS = 100
+# HiAgent's run id (a UUID today), a dot and the signature, with room to spare.
+MAX_RUN_ID_CHARS = 200
+
+ConfigRef = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_CONFIG_REF_CHARS,
+        description="The configuration's name (any case) or id.",
+    ),
+]
+RunHandle = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_RUN_ID_CHARS,
+        description="The `run_id` given when the run started.",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -50,7 +72,13 @@ class WorkflowRunRequest(_Body):
 class WorkflowRunResponse(BaseModel):
     """A workflow run. `output` is the workflow's output (parsed when it is JSON)."""
 
-    run_id: str
+    run_id: str = Field(
+        description="Follow the run with this: GET /workflows/{name}/runs/{run_id}. It works "
+        "for whoever started the run (and for admins) only."
+    )
+    hiagent_run_id: str = Field(
+        description="HiAgent's own id of the run, as in its console and the request log"
+    )
     status: str = Field(
         description="processing, success, failed, interrupted or stopped (HiAgent's), or "
         "timeout: a run started with mode=async still unfinished past its deadline_at"
@@ -67,10 +95,13 @@ class WorkflowRunResponse(BaseModel):
     )
 
     @classmethod
-    def of(cls, run: WorkflowRun, *, duration_ms: int, correlation_id: str) -> WorkflowRunResponse:
-        """The API view of a run."""
+    def of(
+        cls, run: WorkflowRun, *, run_id: str, duration_ms: int, correlation_id: str
+    ) -> WorkflowRunResponse:
+        """The API view of a run; `run_id` is the handle the caller follows it with."""
         return cls(
-            run_id=run.run_id,
+            run_id=run_id,
+            hiagent_run_id=run.run_id,
             status=run.status,
             output=parsed_output(run.output) if run.output else None,
             message=run.message,

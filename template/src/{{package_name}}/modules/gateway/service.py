@@ -15,12 +15,17 @@ unknown names raise `NotFoundError`, disabled or mismatched configurations `Conf
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -144,6 +149,55 @@ def target_of(config: AgentConfig) -> Target:
         first_token_timeout_s=config.first_token_timeout_s,
         total_timeout_s=config.total_timeout_s,
     )
+
+
+# A workflow run handle is HiAgent's run id, a dot, and this many characters of signature.
+_RUN_SIGNATURE_CHARS = 22
+_RUN_SIGNATURE = re.compile(rf"[A-Za-z0-9_-]{{{_RUN_SIGNATURE_CHARS}}}")
+
+
+@lru_cache(maxsize=4)
+def _run_handle_key(secret: str) -> bytes:
+    # A key of its own, derived from the sign-in secret: a handle is never a valid token.
+    return hmac.new(secret.encode(), b"workflow-run-handle", hashlib.sha256).digest()
+
+
+class RunHandles:
+    """Workflow run ids as the API hands them out: bound to the user who started the run.
+
+    HiAgent does not tell who started a run, so the id it gives is signed (HMAC with a key
+    derived from HIAGENT_JWT_SECRET) for the configuration and the user: `<run id>.<signature>`.
+    Only that user can follow the run with it; admins can follow any run, even by HiAgent's
+    bare run id. Nothing is stored, so every API process accepts the handles of the others.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._key = _run_handle_key(secret)
+
+    def _signature(self, config_id: int | None, user_id: int | None, run_id: str) -> str:
+        message = f"{config_id}\n{user_id}\n{run_id}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode()[:_RUN_SIGNATURE_CHARS]
+
+    def issue(self, config_id: int | None, user_id: int | None, run_id: str) -> str:
+        """The handle of a run `user_id` just started with configuration `config_id`."""
+        return f"{run_id}.{self._signature(config_id, user_id, run_id)}"
+
+    def resolve(
+        self, handle: str, *, config_id: int | None, user_id: int | None, any_owner: bool
+    ) -> str | None:
+        """HiAgent's run id behind `handle` when this user may follow it, else None.
+
+        `any_owner` (admins): a handle issued to anyone, or a bare HiAgent run id.
+        """
+        run_id, dot, signature = handle.rpartition(".")
+        signed = bool(dot and run_id and _RUN_SIGNATURE.fullmatch(signature))
+        if any_owner:
+            return run_id if signed else handle
+        if not signed:
+            return None
+        expected = self._signature(config_id, user_id, run_id)
+        return run_id if hmac.compare_digest(expected, signature) else None
 
 
 def correlation_id() -> str:

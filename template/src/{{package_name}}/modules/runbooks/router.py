@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from ...core.errors import NotFoundError
@@ -43,7 +45,9 @@ async def list_runbooks() -> RunbookPage:
 
 
 @router.get("/{slug}", response_model=RunbookRead, summary="Read a runbook")
-async def read_runbook(slug: str) -> RunbookRead:
+async def read_runbook(
+    slug: Annotated[str, Path(min_length=1, max_length=100, description="The runbook's slug.")],
+) -> RunbookRead:
     """One runbook; 404 lists the slugs that exist."""
     books = load_runbooks(default_directory())
     book = books.get(slug)

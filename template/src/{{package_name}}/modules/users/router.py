@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 
 from ...core.db import SessionDep
+from ...core.params import RowId
 from ..auth.dependencies import AdminUser, require_admin
 from .schemas import UserCreate, UserPage, UserRead, UserUpdate
 from .service import create_user, get_user, list_users, update_user
@@ -26,20 +27,22 @@ async def create(data: UserCreate, session: SessionDep) -> UserRead:
 
 
 @router.get("/{user_id}", response_model=UserRead, summary="Read a user")
-async def read(user_id: int, session: SessionDep) -> UserRead:
+async def read(user_id: RowId, session: SessionDep) -> UserRead:
     """One account."""
     return UserRead.model_validate(await get_user(session, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserRead, summary="Change role, status or password")
-async def update(user_id: int, data: UserUpdate, session: SessionDep, admin: AdminUser) -> UserRead:
+async def update(
+    user_id: RowId, data: UserUpdate, session: SessionDep, admin: AdminUser
+) -> UserRead:
     """Change role, active flag, e-mail or password; the last admin is protected."""
     user = await get_user(session, user_id)
     return UserRead.model_validate(await update_user(session, user, data, acting_user_id=admin.id))
 
 
 @router.delete("/{user_id}", response_model=UserRead, summary="Deactivate a user")
-async def deactivate(user_id: int, session: SessionDep, admin: AdminUser) -> UserRead:
+async def deactivate(user_id: RowId, session: SessionDep, admin: AdminUser) -> UserRead:
     """Deactivate (accounts are never deleted, so history keeps its authors)."""
     user = await get_user(session, user_id)
     return UserRead.model_validate(

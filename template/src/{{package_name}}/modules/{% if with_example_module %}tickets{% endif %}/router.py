@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from ...core.db import SessionDep
+from ...core.params import PageOffset, RowId
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .actors import retriage as retriage_job
 from .models import TicketStatus
@@ -31,7 +32,7 @@ async def list_all(
     _: AnyRoleUser,
     ticket_status: Annotated[TicketStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> TicketPage:
     """Tickets, newest first, optionally by status."""
     items, total = await list_tickets(session, ticket_status, limit, offset)
@@ -58,14 +59,14 @@ async def retriage_needing_review(
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, summary="Read a ticket")
-async def read(ticket_id: int, session: SessionDep, _: AnyRoleUser) -> TicketRead:
+async def read(ticket_id: RowId, session: SessionDep, _: AnyRoleUser) -> TicketRead:
     """One ticket with its triage."""
     return TicketRead.model_validate(await get_ticket(session, ticket_id))
 
 
 @router.post("/{ticket_id}/triage", response_model=TicketRead, summary="Triage again now")
 async def retriage(
-    ticket_id: int, request: Request, session: SessionDep, _: ConfiguratorUser
+    ticket_id: RowId, request: Request, session: SessionDep, _: ConfiguratorUser
 ) -> TicketRead:
     """Run triage now and wait for it (e.g. after fixing the triage agent's configuration)."""
     ticket = await get_ticket(session, ticket_id)

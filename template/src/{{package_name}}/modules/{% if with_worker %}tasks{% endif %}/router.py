@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request, Response, status
+from fastapi import APIRouter, FastAPI, Header, Path, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ...core.db import Database, SessionDep
@@ -24,7 +24,7 @@ from ...worker.queue import REDIS_ERRORS, ProgressListener, QueueUnavailableErro
 from ..agents.models import AgentConfig, ConfigType
 from ..auth.dependencies import AnyRoleUser
 from ..gateway.dependencies import GatewayDep
-from ..gateway.schemas import InvokeRequest, WorkflowRunRequest
+from ..gateway.schemas import ConfigRef, InvokeRequest, WorkflowRunRequest
 from ..users.models import User
 from . import service
 from .models import FINISHED, Task, TaskKind
@@ -41,6 +41,9 @@ IdempotencyKey = Annotated[
         description="Send the same key again (after a timeout, say) to get the same task back "
         "instead of a second one.",
     ),
+]
+TaskId = Annotated[
+    str, Path(min_length=1, max_length=32, description="The `task_id` given on submission.")
 ]
 _TASK_PATHS = {ConfigType.AGENT: "agents", ConfigType.WORKFLOW: "workflows"}
 _POLL_S = 1.0  # how often a follower re-reads the task when no progress message arrives
@@ -129,7 +132,7 @@ async def _submit(
     summary="Ask an agent in the background",
 )
 async def submit_agent_task(
-    name_or_id: str,
+    name_or_id: ConfigRef,
     body: InvokeRequest,
     request: Request,
     response: Response,
@@ -161,7 +164,7 @@ async def submit_agent_task(
     summary="Run a workflow in the background",
 )
 async def submit_workflow_task(
-    name: str,
+    name: ConfigRef,
     body: WorkflowRunRequest,
     request: Request,
     response: Response,
@@ -182,7 +185,7 @@ async def submit_workflow_task(
 
 @router.get("/tasks/{task_id}", response_model=TaskRead, summary="A task's status and result")
 async def read_task(
-    task_id: str, request: Request, session: SessionDep, user: AnyRoleUser
+    task_id: TaskId, request: Request, session: SessionDep, user: AnyRoleUser
 ) -> TaskRead:
     """Status (queued, running, succeeded, failed), then the result or the error. Finished
     tasks stay readable for TASK_RESULT_TTL_HOURS."""
@@ -196,7 +199,7 @@ async def read_task(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def follow_task(
-    task_id: str, request: Request, session: SessionDep, user: AnyRoleUser
+    task_id: TaskId, request: Request, session: SessionDep, user: AnyRoleUser
 ) -> EventSourceResponse:
     """Events: `status` with the task whenever its status changes (the stream ends after
     succeeded or failed); `delta` {text} for each piece of an agent's answer as it is

@@ -83,10 +83,16 @@ async def test_a_run_past_its_deadline_answers_504_with_the_run_id(
 
     assert response.status_code == 504
     error = response.json()["error"]
-    assert error["run_id"] == "run-1"
+    assert error["hiagent_run_id"] == "run-1"
     assert "0.5 s" in error["message"]
     [row] = await request_log()
     assert row.status == "timeout"
+    # The run can still be followed, by whoever started it, with the run_id given.
+    followed = await client.get(
+        f"/api/v1/workflows/report/runs/{error['run_id']}", headers=viewer_headers
+    )
+    assert followed.status_code == 200, followed.text
+    assert followed.json()["hiagent_run_id"] == "run-1"
 
 
 async def test_a_failed_workflow_is_a_502_with_its_message(

@@ -98,3 +98,16 @@ async def test_unknown_user_is_404(
         "/api/v1/users/999", json={"active": False}, headers=admin_headers
     )
     assert response.status_code == 404
+
+
+async def test_user_ids_out_of_range_are_422_never_500(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for user_id in (2**31, 2**63, 0, -1):
+        url = f"/api/v1/users/{user_id}"
+        for method, body in (("GET", None), ("PATCH", {"active": False}), ("DELETE", None)):
+            response = await client.request(method, url, json=body, headers=admin_headers)
+            assert response.status_code == 422, (method, url, response.text)
+            assert response.json()["error"]["code"] == "invalid_request"
+    largest = await client.get(f"/api/v1/users/{2**31 - 1}", headers=admin_headers)
+    assert largest.status_code == 404
