@@ -3,6 +3,7 @@ import { Plus, Search } from 'lucide-react'
 import * as React from 'react'
 import { Link, useNavigate, useSearchParams } from 'react-router'
 import { api, call } from '@/api/client'
+import type { operations } from '@/api/schema'
 import { FilterSelect } from '@/components/filter-select'
 import { EmptyState, PageHeader } from '@/components/page'
 import { Problem } from '@/components/problem'
@@ -17,12 +18,18 @@ import { formatRelative } from '@/lib/format'
 import { CONFIG_TYPES, type ConfigType, typeLabel } from '@/lib/words'
 
 const PAGE_SIZE = 25
-const SORTS = [
+type ConfigSort = NonNullable<NonNullable<operations['agent-configs-list_all']['parameters']['query']>['sort']>
+const SORTS: { value: ConfigSort; label: string }[] = [
   { value: 'name', label: 'Name, A to Z' },
   { value: '-name', label: 'Name, Z to A' },
   { value: '-updated_at', label: 'Recently changed' },
   { value: '-created_at', label: 'Recently added' },
 ]
+
+// A sort from the address bar is used only when the list offers it.
+function sortOf(value: string | null): ConfigSort {
+  return SORTS.find((option) => option.value === value)?.value ?? 'name'
+}
 const STATUSES = [
   { value: 'all', label: 'Any status' },
   { value: 'on', label: 'Available' },
@@ -43,7 +50,7 @@ export default function AgentsPage() {
   const navigate = useNavigate()
   const type = params.get('type') ?? 'all'
   const status = params.get('status') ?? 'all'
-  const sort = params.get('sort') ?? 'name'
+  const sort = sortOf(params.get('sort'))
   const page = Math.max(1, Number(params.get('page') ?? '1') || 1)
   const [searchText, setSearchText] = React.useState(params.get('q') ?? '')
   const search = useDebounced(searchText.trim(), 300)

@@ -447,7 +447,9 @@ function CallDetails({ item, onClose }: { item: LogItem | null; onClose: () => v
                 {item.error_type && <span className="ml-2 text-muted-foreground">({item.error_type.replace(/_/g, ' ')})</span>}
               </dd>
               <dt className="font-medium">Asked</dt>
-              <dd className="whitespace-pre-wrap break-words">{item.query || '–'}</dd>
+              <dd className="whitespace-pre-wrap break-words">
+                {item.text_redacted ? <span className="text-muted-foreground">Hidden: your role does not show what people asked.</span> : item.query || '–'}
+              </dd>
               <dt className="font-medium">Took</dt>
               <dd>{formatDuration(item.duration_ms)}</dd>
               <dt className="font-medium">Tokens</dt>
