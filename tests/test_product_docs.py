@@ -31,6 +31,7 @@ ALWAYS = {
     "deployment.md",
     "updating.md",
     "testing.md",
+    "security.md",
 }
 # Generated or third-party files of the dashboard: not written by hand, not checked.
 GENERATED = {"openapi.json", "schema.d.ts", "package-lock.json"}
