@@ -59,7 +59,7 @@ async def retriage_needing_review(
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, summary="Read a ticket")
-async def read(ticket_id: RowId, session: SessionDep, _: AnyRoleUser) -> TicketRead:
+async def read(ticket_id: int, session: SessionDep, _: AnyRoleUser) -> TicketRead:
     """One ticket with its triage."""
     return TicketRead.model_validate(await get_ticket(session, ticket_id))
 
