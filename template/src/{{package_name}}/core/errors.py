@@ -165,20 +165,34 @@ def _allowed_methods(request: Request) -> list[str]:
     patterns = getattr(state, "method_patterns", None)
     if patterns is None:
         patterns = state.method_patterns = [
-            (_path_pattern(path), set(operations))
+            (_path_pattern(path), path.count("/") - path.count("{"), set(operations))
             for path, operations in request.app.openapi().get("paths", {}).items()
         ]
-    methods: set[str] = set()
-    for pattern, operations in patterns:
-        if pattern.match(request.url.path):
-            methods |= {m.upper() for m in operations}
+    matching = [
+        (literals, ops) for pattern, literals, ops in patterns if pattern.match(request.url.path)
+    ]
+    if not matching:
+        return []
+    # The most specific paths win: /tickets/retriage, not /tickets/{ticket_id}.
+    most = max(literals for literals, _ in matching)
+    methods = {m.upper() for literals, ops in matching if literals == most for m in ops}
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+        # GET /tickets/retriage reached /tickets/{ticket_id} only because POST /tickets/retriage
+        # takes no GET: the method is what is wrong, not the id.
+        allowed = _allowed_methods(request)
+        if allowed and request.method not in allowed:
+            return JSONResponse(
+                error_body("method_not_allowed", f"This path accepts {', '.join(allowed)} only."),
+                status_code=405,
+                headers={"Allow": ", ".join(allowed)},
+            )
     return JSONResponse(
         error_body(
             "invalid_request",
@@ -252,11 +266,40 @@ def database_error(exc: BaseException) -> AppError | None:
     return None
 
 
-def unexpected_error_response(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Status, body and headers for an exception no handler took (database faults included)."""
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def input_error(exc: BaseException) -> AppError | None:
+    """The client-facing error an unexpected exception stands for; None for a real bug.
+
+    Database faults (above), and text no encoder accepts: JSON may carry a lone surrogate
+    (`\\ud800`), which the database, the HiAgent SDK and UTF-8 output all refuse.
+    """
     mapped = database_error(exc)
     if mapped is not None:
-        logger.opt(exception=exc).warning(f"database fault answered {mapped.status_code}")
+        return mapped
+    if _caused_by(exc, UnicodeEncodeError):
+        return InvalidRequestError(
+            "Text in the request holds characters that cannot be encoded "
+            "(such as a lone surrogate).",
+            errors=[],
+        )
+    return None
+
+
+def unexpected_error_response(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers for an exception no handler took (database faults included)."""
+    mapped = input_error(exc)
+    if mapped is not None:
+        logger.opt(exception=exc).warning(f"answered {mapped.status_code}: {mapped.message}")
         return (
             mapped.status_code,
             error_body(mapped.code, mapped.message, **mapped.details),

@@ -3,8 +3,8 @@
 Generated clients and fuzzers then know the real contract: `document_errors` adds, to every
 operation, the statuses the shared layers give (422 invalid input, 503 database or HiAgent
 unavailable), 401 and 403 where the module's `access` requires a role, 404 where the path
-names a row, 409 and 413 where the route changes data or takes a body. A route adds its own
-with `responses=`, e.g. `responses=HIAGENT_ERRORS` where it calls HiAgent
+or query names something, 409 and 413 where the route changes data, 400 where it takes a body.
+A route adds its own with `responses=`, e.g. `responses=HIAGENT_ERRORS` where it calls HiAgent
 (docs/security.md, Errors).
 """
 
@@ -45,17 +45,22 @@ _INVALID = _response("The request is not valid; `error.errors` lists each proble
 _UNAVAILABLE = _response("A dependency cannot serve now; `Retry-After` says when to retry.")
 _UNAUTHORIZED = _response("Not signed in, or the token is invalid or has expired.")
 _FORBIDDEN = _response("Signed in, but the role may not do this.")
-_NOT_FOUND = _response("Nothing with this id exists.")
+_NOT_FOUND = _response("Something the request names does not exist.")
 _CONFLICT = _response("The change clashes with the current state (a duplicate, say).")
 _TOO_LARGE = _response("The request body is larger than the limit.")
+_MALFORMED = _response("The body cannot be read (not UTF-8, or not the declared type).")
 _THROTTLED = _response("Too many requests; `Retry-After` says when to retry.")
 
 HIAGENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: _response("The configuration is turned off, or not of the kind this path calls."),
     429: _response("HiAgent is rate limiting; `Retry-After` says when to retry."),
     502: _response("HiAgent failed or answered something unusable."),
     504: _response("HiAgent did not answer in time."),
 }
-THROTTLED: dict[int | str, dict[str, Any]] = {429: _THROTTLED}
+SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _response("The username or password is wrong, or the account is deactivated."),
+    429: _THROTTLED,
+}
 
 
 def _errors_of(
@@ -66,12 +71,14 @@ def _errors_of(
         errors["401"] = _UNAUTHORIZED
         if rule is not None and set(rule.roles) < set(ROLES):
             errors["403"] = _FORBIDDEN
-    if "{" in path:
+    if "{" in path or operation.get("parameters"):
+        # A path or query parameter may name something that does not exist (an agent, say).
         errors["404"] = _NOT_FOUND
     if method in ("post", "put", "patch", "delete"):
         errors["409"] = _CONFLICT
-    if method in ("post", "put", "patch"):
-        errors["413"] = _TOO_LARGE
+        errors["413"] = _TOO_LARGE  # the size limit applies whether or not a body is expected
+    if "requestBody" in operation:
+        errors["400"] = _MALFORMED
     return errors
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from ...app import create_app
 from ..db import SessionDep
+from ..params import RowId
 from ..settings import Settings
 
 MAX_BODY = 4096
@@ -154,6 +155,16 @@ async def hold_a_connection(session: SessionDep) -> dict[str, bool]:
     return {"held": True}
 
 
+@faults.post("/faults/special")
+async def special() -> dict[str, bool]:
+    return {"special": True}
+
+
+@faults.get("/faults/{item_id}")
+async def item(item_id: RowId) -> dict[str, int]:
+    return {"item": item_id}
+
+
 @pytest_asyncio.fixture
 async def fault_client(test_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     small_pool = test_settings.model_copy(
@@ -163,6 +174,7 @@ async def fault_client(test_settings: Settings) -> AsyncIterator[httpx.AsyncClie
     app.include_router(faults)
     # Ahead of the dashboard's catch-all page route.
     app.router.routes.insert(0, app.router.routes.pop())
+    app.openapi_schema = None
     attempts.clear()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -197,3 +209,49 @@ async def test_an_exhausted_pool_is_503_with_retry_after(fault_client: httpx.Asy
     assert (await holding).status_code == 200
     assert starved.status_code == 503, starved.text
     assert "retry-after" in starved.headers
+
+
+async def test_text_no_encoder_accepts_is_a_clear_422(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # A lone surrogate is valid JSON but no UTF-8 encoder (the database's, the SDK's) takes it.
+    body = '{"name": "lone", "app_key": "key-1", "description": "a\\ud800b"}'
+    response = await client.post(
+        "/api/v1/agent-configs",
+        content=body,
+        headers={**admin_headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+async def test_allow_names_the_methods_of_the_most_specific_path(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # /api/v1/users/{user_id} takes GET, PATCH and DELETE; /api/v1/users GET and POST.
+    response = await client.request("PUT", "/api/v1/users", headers=admin_headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_a_method_a_literal_path_does_not_take_is_405_not_a_bad_id(
+    fault_client: httpx.AsyncClient,
+) -> None:
+    # GET /faults/special reaches GET /faults/{item_id}, whose id "special" is not a number;
+    # the literal path takes POST only, so the method is what is wrong.
+    response = await fault_client.get("/faults/special")
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "POST"
+    assert (await fault_client.get("/faults/12")).json() == {"item": 12}
+    assert (await fault_client.get("/faults/0")).status_code == 422  # a real bad id
+
+
+async def test_a_bare_number_is_not_a_date(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/analytics/summary?start=0.5", headers=admin_headers)
+    assert response.status_code == 422, response.text
+    iso = await client.get(
+        "/api/v1/analytics/summary?start=2026-12-01T00:00:00Z", headers=admin_headers
+    )
+    assert iso.status_code == 200, iso.text

@@ -32,10 +32,14 @@ def check_name(value: str) -> str:
     return value
 
 
+# HiAgent takes the app key in an HTTP header: printable ASCII, no spaces.
+APP_KEY_PATTERN = r"^[!-~]+$"
+
+
 class _Limits(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, le=1000)
-    first_token_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    total_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    first_token_timeout_s: float = Field(default=30.0, ge=0.1, le=600)
+    total_timeout_s: float = Field(default=120.0, ge=0.1, le=3600)
 
 
 class AgentConfigCreate(_Limits):
@@ -44,7 +48,7 @@ class AgentConfigCreate(_Limits):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=100)
-    app_key: str = Field(min_length=1, max_length=255)
+    app_key: str = Field(min_length=1, max_length=255, pattern=APP_KEY_PATTERN)
     config_type: ConfigType = ConfigType.AGENT
     description: str = Field(default="", max_length=2000)
     workspace_id: str | None = Field(default=None, max_length=255)
@@ -70,7 +74,7 @@ class AgentConfigUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    app_key: str | None = Field(default=None, min_length=1, max_length=255)
+    app_key: str | None = Field(default=None, min_length=1, max_length=255, pattern=APP_KEY_PATTERN)
     config_type: ConfigType | None = None
     description: str | None = Field(default=None, max_length=2000)
     workspace_id: str | None = Field(default=None, max_length=255)
@@ -80,8 +84,8 @@ class AgentConfigUpdate(BaseModel):
     variables: dict[str, str] | None = Field(default=None, max_length=100)
     enabled: bool | None = None
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
-    first_token_timeout_s: float | None = Field(default=None, gt=0, le=600)
-    total_timeout_s: float | None = Field(default=None, gt=0, le=3600)
+    first_token_timeout_s: float | None = Field(default=None, ge=0.1, le=600)
+    total_timeout_s: float | None = Field(default=None, ge=0.1, le=3600)
 
     @field_validator("name")
     @classmethod

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.db import DatabaseDep, SessionDep
 from ...core.errors import InvalidRequestError
-from ...core.params import MAX_ROW_ID
+from ...core.params import MAX_ROW_ID, IsoDateTime
 from ..agents.service import find_config
 from ..auth.dependencies import AnyRoleUser
 from ..users.models import Role, User
@@ -47,9 +47,10 @@ AgentParam = Annotated[
 ]
 StatusParam = Annotated[CallStatus | None, Query(description="Only calls that ended so.")]
 StartParam = Annotated[
-    datetime | None, Query(description="ISO 8601; without an offset, UTC. Default: end - 24 h.")
+    IsoDateTime | None,
+    Query(description="ISO 8601; without an offset, UTC. Default: end - 24 h."),
 ]
-EndParam = Annotated[datetime | None, Query(description="ISO 8601, exclusive. Default: now.")]
+EndParam = Annotated[IsoDateTime | None, Query(description="ISO 8601, exclusive. Default: now.")]
 
 
 async def _agent_id(session: AsyncSession, agent: str | None) -> int | None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ...core.db import SessionDep
-from ...core.openapi import THROTTLED
+from ...core.openapi import SIGN_IN_ERRORS
 from ...core.state import SettingsDep
 from ..users.models import Role
 from .dependencies import AnyRoleUser
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/login",
     response_model=Token,
     summary="Sign in with username and password",
-    responses=THROTTLED,
+    responses=SIGN_IN_ERRORS,
 )
 async def login(
     request: Request,

@@ -254,6 +254,13 @@ async def workflow_run_status(
             config, hiagent_run_id, user_id=user.email, endpoint=route_template(request.scope)
         )
     except GatewayError as failure:
+        if (
+            failure.cause.status == 404
+            or failure.cause.details.get("hiagent_code") == "RunNotFound"
+        ):
+            raise NotFoundError(
+                f"HiAgent has no run {run_id!r} of workflow {config.name!r}."
+            ) from failure
         _show_handle(failure, hiagent_run_id, run_id)
         raise
     return WorkflowRunResponse.of(

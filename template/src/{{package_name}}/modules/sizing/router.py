@@ -17,7 +17,8 @@ router = APIRouter(prefix="/sizing", tags=["sizing"], dependencies=[Depends(requ
 class SizingRequest(SizingInput):
     """Expected load, or `use_observed` to start from the last week's traffic."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `true` is not a number of days, nor 0 a yes or no.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     use_observed: bool = False
 

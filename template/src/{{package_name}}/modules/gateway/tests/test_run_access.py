@@ -127,3 +127,15 @@ async def test_run_ids_longer_than_200_characters_are_422(
 ) -> None:
     response = await client.get(RUNS.format(name="report", run_id="r" * 201), headers=admin_headers)
     assert response.status_code == 422
+
+
+async def test_a_run_hiagent_does_not_know_is_404_not_502(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    make_config: ConfigFactory,
+    hiagent_emulator: EmulatorServer,
+) -> None:
+    await add_report(make_config, hiagent_emulator)
+    response = await client.get(url_of("report", "no-such-run"), headers=admin_headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"

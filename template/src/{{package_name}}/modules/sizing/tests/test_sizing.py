@@ -72,6 +72,13 @@ async def test_observed_traffic_fills_the_inputs(
 
 
 async def test_bad_input_is_422(client: httpx.AsyncClient, viewer_headers: dict[str, str]) -> None:
-    for body in ({"peak_requests_per_minute": -1}, {"average_call_seconds": "slow"}, {"x": 1}):
+    for body in (
+        {"peak_requests_per_minute": -1},
+        {"average_call_seconds": "slow"},
+        {"x": 1},
+        {"use_observed": 0},  # not a yes or no
+        {"hot_retention_days": True},  # not a number of days
+        {"average_tokens_per_call": "1500"},
+    ):
         response = await client.post("/api/v1/sizing", json=body, headers=viewer_headers)
         assert response.status_code == 422, body
