@@ -1415,6 +1415,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description The request is not valid; `error.errors` lists each problem. */
             422: {
                 headers: {
@@ -1455,6 +1464,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentConfigRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in, or the token is invalid or has expired. */
@@ -1543,7 +1561,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1609,7 +1627,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1620,6 +1638,15 @@ export interface operations {
             };
             /** @description The change clashes with the current state (a duplicate, say). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1672,6 +1699,15 @@ export interface operations {
                     "application/json": components["schemas"]["AgentConfigRead"];
                 };
             };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in, or the token is invalid or has expired. */
             401: {
                 headers: {
@@ -1690,7 +1726,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1767,8 +1803,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1857,8 +1902,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1941,6 +1995,15 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in, or the token is invalid or has expired. */
             401: {
                 headers: {
@@ -1959,7 +2022,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1968,7 +2031,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The change clashes with the current state (a duplicate, say). */
+            /** @description The configuration is turned off, or not of the kind this path calls. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,7 +2126,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2133,7 +2196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2214,6 +2277,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description The request is not valid; `error.errors` lists each problem. */
             422: {
                 headers: {
@@ -2273,6 +2345,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description The request is not valid; `error.errors` lists each problem. */
             422: {
                 headers: {
@@ -2322,6 +2403,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid or has expired. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2387,6 +2477,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description The request is not valid; `error.errors` lists each problem. */
             422: {
                 headers: {
@@ -2427,6 +2526,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The username or password is wrong, or the account is deactivated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description The change clashes with the current state (a duplicate, say). */
@@ -2647,7 +2764,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2696,6 +2813,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SizingResult"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in, or the token is invalid or has expired. */
@@ -2823,6 +2949,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in, or the token is invalid or has expired. */
             401: {
                 headers: {
@@ -2918,7 +3053,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2986,7 +3121,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2997,6 +3132,15 @@ export interface operations {
             };
             /** @description The change clashes with the current state (a duplicate, say). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3049,6 +3193,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in, or the token is invalid or has expired. */
             401: {
                 headers: {
@@ -3067,7 +3220,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Nothing with this id exists. */
+            /** @description Something the request names does not exist. */
             404: {
                 headers: {
                     [name: string]: unknown;
