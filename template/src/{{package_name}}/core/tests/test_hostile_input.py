@@ -249,8 +249,9 @@ async def test_a_method_a_literal_path_does_not_take_is_405_not_a_bad_id(
 async def test_a_bare_number_is_not_a_date(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
-    response = await client.get("/api/v1/analytics/summary?start=0.5", headers=admin_headers)
-    assert response.status_code == 422, response.text
+    for path in ("summary", "requests", "timeseries"):
+        response = await client.get(f"/api/v1/analytics/{path}?start=0.5", headers=admin_headers)
+        assert response.status_code == 422, response.text
     iso = await client.get(
         "/api/v1/analytics/summary?start=2026-12-01T00:00:00Z", headers=admin_headers
     )
