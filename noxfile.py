@@ -16,6 +16,8 @@ nox.options.sessions = [
     "generated",
     "no_worker",
     "modules",
+    "fuzz",
+    "faults",
     "update",
     "deploy",
     "dashboard",
@@ -75,6 +77,25 @@ def generated(session: nox.Session) -> None:
 def modules(session: nox.Session) -> None:
     """add-module, check-modules, a broken module and an installed plugin, in a real product."""
     session.run("pytest", "tests/test_modules.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Schemathesis, every check for 5 minutes, against a running default product.
+
+    -rP prints the counts and the failures grouped by check, operation and status code.
+    """
+    session.run("pytest", "-rP", "tests/test_fuzz.py", *session.posargs)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """A running default product under faults, on loopback and bounded in time.
+
+    Database connections killed under load, pool exhaustion, a login flood, huge bodies, NUL
+    bytes, out-of-range ids, OPTIONS and security headers; -rP prints the figures.
+    """
+    session.run("pytest", "-rP", "tests/test_faults.py", *session.posargs)
 
 
 @nox.session
