@@ -16,6 +16,8 @@ from .context import correlation_id_var, user_var
 if TYPE_CHECKING:
     from loguru import Message, Record
 
+# loguru's TRACE is uvicorn's TRACE; other levels the standard library does not name are INFO.
+_TRACE_LEVEL = 5
 # Keys the access log passes through `logger.bind(...)` and that become top-level fields.
 _TOP_LEVEL_EXTRA = ("method", "path", "status", "duration_ms", "client")
 
@@ -72,7 +74,12 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logger.add(_json_sink, level=level.upper(), backtrace=False, diagnose=False)
     else:
         logger.add(sys.stderr, level=level.upper(), backtrace=False, diagnose=False)
-    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    # The standard library filters at the same level: below it, records are not even built.
+    # (At level 0 uvicorn also wraps the app in its TRACE message logger, which formats every
+    # ASGI message of every request for loguru to throw away.)
+    names = {**logging.getLevelNamesMapping(), "TRACE": _TRACE_LEVEL}
+    stdlib_level = names.get(level.upper(), logging.INFO)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=stdlib_level, force=True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
         logging.getLogger(name).propagate = False

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
@@ -90,3 +92,11 @@ async def test_each_request_produces_a_server_span(
     await client.get("/api/v1/agent-configs", headers=admin_headers)
     names = [span.name for span in span_exporter.get_finished_spans()]
     assert any("/api/v1/agent-configs" in name for name in names), names
+
+
+def test_the_standard_library_logs_at_the_configured_level(app: FastAPI) -> None:
+    # At level 0, uvicorn would wrap the app in its TRACE message logger (every ASGI message of
+    # every request formatted, then dropped by loguru).
+    configured = logging.getLevelNamesMapping()[app.state.settings.log_level.upper()]
+    assert logging.getLogger("uvicorn.error").getEffectiveLevel() == configured
+    assert configured > 5
