@@ -131,6 +131,12 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/gateway_overhead.py", *session.posargs)
 
 
+@nox.session(name="bench_http")
+def bench_http(session: nox.Session) -> None:
+    """HTTP reads of the product against a bare FastAPI + asyncpg floor (loopback, ~5 min)."""
+    session.run("python", "bench/http_read.py", *session.posargs)
+
+
 @nox.session(name="no_worker")
 def no_worker(session: nox.Session) -> None:
     """The worker-off profile: no Dramatiq or Redis anywhere, and its own tests pass."""
