@@ -24,7 +24,6 @@ import importlib
 import os
 import platform
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rendered import install, log, rendered_project
+from rendered import log, run_in_project
 
 AGENTS = 20
 LOAD_CHUNK = 500_000
@@ -74,23 +73,13 @@ GROUP BY GROUPING SETS ((), (agent_config_id), (status))
 
 def render_and_run(args: argparse.Namespace) -> int:
     """Render a project (unless `--project` names one), install it, and run inside it."""
-    if args.project is not None:
-        return run_inside(args.project.resolve(), args)
-    with rendered_project("Bench Analytics") as project:
-        return run_inside(project, args)
-
-
-def run_inside(project: Path, args: argparse.Namespace) -> int:
-    """Install `project` and run this script with its Python."""
-    python = install(project)
-    inside = [str(python), __file__, "--inside"]
     passed = [
         *("--rows", str(args.rows), "--days", str(args.days)),
         *("--runs", str(args.runs), "--raw-runs", str(args.raw_runs)),
         *("--server-url", args.server_url),
         *(("--output", str(args.output.resolve())) if args.output else ()),
     ]
-    return subprocess.run([*inside, *passed], cwd=project, check=False).returncode  # noqa: S603
+    return run_in_project(__file__, "Bench Analytics", args.project, passed)
 
 
 # --- inside: load, roll up, measure ----------------------------------------------------------

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rendered import install, log, rendered_project
+from rendered import log, run_in_project
 
 AGENT = "bench-bot"
 APP_KEY = "app-bench"
@@ -58,15 +58,6 @@ MODES = ("blocking", "streaming")
 
 def render_and_run(args: argparse.Namespace) -> int:
     """Render a project (unless `--project` names one), install it, and run inside it."""
-    if args.project is not None:
-        return run_inside(args.project.resolve(), args)
-    with rendered_project("Bench Gateway") as project:
-        return run_inside(project, args)
-
-
-def run_inside(project: Path, args: argparse.Namespace) -> int:
-    """Install `project` and run this script with its Python."""
-    python = install(project)
     passed = [
         *("--calls-per-worker", str(args.calls_per_worker)),
         *("--min-calls", str(args.min_calls)),
@@ -75,8 +66,7 @@ def run_inside(project: Path, args: argparse.Namespace) -> int:
         *("--server-url", args.server_url),
         *(("--output", str(args.output.resolve())) if args.output else ()),
     ]
-    command = [str(python), str(Path(__file__).resolve()), "--inside", *passed]
-    return subprocess.run(command, cwd=project, check=False).returncode  # noqa: S603
+    return run_in_project(__file__, "Bench Gateway", args.project, passed)
 
 
 # --- inside: measure -----------------------------------------------------------------------

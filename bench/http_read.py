@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from rendered import install, log, rendered_project
+from rendered import log, run_in_project
 
 FLOOR = Path(__file__).resolve().parent / "bare_floor.py"
 CALLERS = (1, 16, 64)
@@ -86,23 +86,13 @@ FFT_USER = "bench@example.com"
 
 def render_and_run(args: argparse.Namespace) -> int:
     """Render a project (unless `--project` names one), install it, and run inside it."""
-    if args.project is not None:
-        return run_inside(args.project.resolve(), args)
-    with rendered_project("Bench Http") as project:
-        return run_inside(project, args)
-
-
-def run_inside(project: Path, args: argparse.Namespace) -> int:
-    """Install `project` and run this script with its Python."""
-    python = install(project)
     passed = [
         *("--rounds", str(args.rounds), "--seconds", str(args.seconds)),
         *("--client", args.client, "--server-url", args.server_url),
         *(("--output", str(args.output.resolve())) if args.output else ()),
         *(("--fft", str(args.fft.resolve())) if args.fft else ()),
     ]
-    command = [str(python), str(Path(__file__).resolve()), "--inside", *passed]
-    return subprocess.run(command, cwd=project, check=False).returncode  # noqa: S603
+    return run_in_project(__file__, "Bench Http", args.project, passed)
 
 
 # --- inside: the client ----------------------------------------------------------------------

@@ -58,3 +58,20 @@ def install(project: Path) -> Path:
     """`uv sync` the project; returns its Python."""
     subprocess.run(["uv", "sync", "--quiet"], cwd=project, check=True)  # noqa: S607 - uv on PATH
     return project / ".venv" / "bin" / "python"
+
+
+def run_in_project(script: str, name: str, project: Path | None, passed: list[str]) -> int:
+    """Render `name` (unless `project` is given), install it, and run `script --inside` there.
+
+    The benchmark then runs with the project's own Python; `passed` are its options.
+    """
+    if project is not None:
+        return _run_inside(script, project.resolve(), passed)
+    with rendered_project(name) as rendered:
+        return _run_inside(script, rendered, passed)
+
+
+def _run_inside(script: str, project: Path, passed: list[str]) -> int:
+    python = install(project)
+    command = [str(python), str(Path(script).resolve()), "--inside", *passed]
+    return subprocess.run(command, cwd=project, check=False).returncode  # noqa: S603

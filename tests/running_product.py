@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -148,7 +149,8 @@ def _wait_ready(product: Product, process: subprocess.Popen[bytes], seconds: flo
     pytest.fail(f"/health/ready not 200 after {seconds} s ({last}):\n{product.log_tail()}")
 
 
-def _wait_port(port: int, process: subprocess.Popen[bytes], seconds: float) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[Any], seconds: float = 60) -> None:
+    """Wait until something listens on the loopback `port`; fail if `process` exits first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert process.poll() is None, f"{process.args!r} exited early with {process.returncode}"
@@ -159,7 +161,7 @@ def _wait_port(port: int, process: subprocess.Popen[bytes], seconds: float) -> N
     pytest.fail(f"nothing listens on 127.0.0.1:{port} after {seconds} s ({process.args!r})")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[Any]) -> None:
     """Stop one process this module started, by its pid, then reap it."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -234,7 +236,7 @@ def running_product(
                 stderr=subprocess.STDOUT,
             )
         product.processes.append(emulator)
-        _wait_port(emulator_port, emulator, 60)
+        wait_for_port(emulator_port, emulator, 60)
         with log.open("wb") as serve_log:
             api = subprocess.Popen(
                 [binary, "serve", "--host", "127.0.0.1", "--port", str(api_port)],

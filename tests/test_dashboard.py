@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import DEFAULT_PROFILE, REPO, UV, Profile, render
+from .running_product import stop, wait_for_port
 
 SLUG = "acme-support"
 PACKAGE = "acme_support"
@@ -155,28 +155,6 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 120) -> 
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {seconds} s")
-
-
-def wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{process.args} exited early"
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"nothing listens on port {port} after {seconds} s")
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """Stop a process we started (by its pid), then reap it."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def run(
