@@ -44,7 +44,7 @@ floor too. To prepare it (its `main` needs Python 3.14; these edits make it run 
     git clone https://github.com/fastapi/full-stack-fastapi-template   # or `fetch` it
     cd full-stack-fastapi-template/backend
     sed -i 's/requires-python = ">=3.14,<4.0"/requires-python = ">=3.11,<4.0"/' pyproject.toml
-    uv venv -p 3.11 .venv && uv pip install -p .venv/bin/python -e .
+    uv venv -p 3.11 .venv && uv pip install -p .venv/bin/python --compile-bytecode -e .
     # app/api/deps.py: `except InvalidTokenError, ValidationError:` -> parenthesise the two;
     # app/models.py: quote the forward references, `list["Item"]` and `Optional["User"]`;
     # app/main.py: comment out `app.frontend("/", directory=FRONTEND_DIR)` (no built frontend).
@@ -419,7 +419,8 @@ class Bench:
             "VOLC_SECRETKEY": "bench-" + secrets.token_hex(8),
             "HIAGENT_TOP_ENDPOINT": closed,
             "HIAGENT_APP_BASE_URL": f"{closed}/api/proxy/api/v1",
-            "LOG_LEVEL": "WARNING",
+            # The default level: one JSON access line per request, written to /dev/null.
+            "LOG_LEVEL": "INFO",
             "OTEL_EXPORTER_OTLP_ENDPOINT": "",
             "FLOOR_DSN": self.dsn,
             "FLOOR_SECRET": self.jwt_secret,
@@ -446,7 +447,7 @@ class Bench:
             python = str(self.args.fft / ".venv" / "bin" / "python")
             uvicorn = [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
             servers["fft"] = Server(
-                [*uvicorn, "--log-level", "warning", "--no-access-log"],
+                [*uvicorn, "--log-level", "info"],  # its access lines, as `fastapi run`
                 "/api/v1/utils/health-check/",
                 {"list": "/api/v1/items/?skip=0&limit=50", "me": "/api/v1/users/me"},
                 cwd=self.args.fft,

@@ -32,6 +32,7 @@ ALWAYS = {
     "updating.md",
     "testing.md",
     "security.md",
+    "performance.md",
 }
 # Generated or third-party files of the dashboard: not written by hand, not checked.
 GENERATED = {"openapi.json", "schema.d.ts", "package-lock.json"}

@@ -6,30 +6,24 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-import uvicorn
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
 
 from .core.db import Database, describe_database_error
-from .core.embedded import EmbeddedServiceError, start_embedded_postgres
 from .core.envfile import ENV_FILE, ensure_env_file
-from .core.migrations import run_alembic, upgrade
-from .core.module_check import check_modules
 from .core.module_settings import load_module_settings
 from .core.plugins import ModuleLoadError, discover_modules
 from .core.project import PACKAGE_NAME, PROJECT_NAME, PROJECT_SLUG
-from .core.scaffold import scaffold_module
 from .core.settings import ConfigurationError, Settings, get_settings
 from .hiagent.cli import hiagent_cli
-from .hiagent.emulator import EmulatorServer
-from .modules.sizing.calculator import SizingInput, recommend
-from .modules.sizing.observed import observed_load
 from .modules.users.models import Role
-from .modules.users.schemas import UserCreate
-from .modules.users.service import create_user, ensure_admin
+
+if TYPE_CHECKING:
+    from .hiagent.emulator import EmulatorServer
+
+# What only some commands use (Alembic, the emulator, the embedded PostgreSQL, the scaffold,
+# sizing) is imported inside them: `serve` starts faster (docs/performance.md).
 
 cli = typer.Typer(
     name=PROJECT_SLUG,
@@ -80,6 +74,8 @@ def use_embedded_database_if_unset(settings: Settings) -> Settings:
     """In dev with no DATABASE_URL, start the embedded PostgreSQL and point settings at it."""
     if settings.database_url or not settings.is_dev:
         return settings
+    from .core.embedded import EmbeddedServiceError, start_embedded_postgres
+
     try:
         url, _server = start_embedded_postgres(EMBEDDED_PG_DIR)
     except EmbeddedServiceError as exc:
@@ -93,6 +89,8 @@ def use_emulator_if_unset(settings: Settings) -> tuple[Settings, EmulatorServer 
     """In dev with no HiAgent endpoints, start the local emulator and point settings at it."""
     if settings.hiagent_top_endpoint or settings.hiagent_app_base_url or not settings.is_dev:
         return settings, None
+    from .hiagent.emulator import EmulatorServer
+
     os.environ.setdefault("VOLC_ACCESSKEY", "dev-access-key")
     os.environ.setdefault("VOLC_SECRETKEY", "dev-secret-key")
     server = EmulatorServer(
@@ -131,6 +129,11 @@ def prepare_modules() -> None:
 
 def run_migrations(settings: Settings, revision: str = "heads") -> None:
     """Upgrade the database to `revision` (every branch's head), or exit naming the problem."""
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
+    from .core.migrations import upgrade
+
     assert settings.database_url is not None
     try:
         upgrade(settings.database_url, revision)
@@ -149,6 +152,8 @@ def run_migrations(settings: Settings, revision: str = "heads") -> None:
 
 
 async def _seed_admin(settings: Settings, password: str) -> tuple[str, bool]:
+    from .modules.users.service import ensure_admin
+
     assert settings.database_url is not None
     database = Database(settings.database_url, settings)
     try:
@@ -198,7 +203,15 @@ def print_login(settings: Settings, *, show_password: bool) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "0.0.0.0",  # noqa: S104
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes (default: WEB_CONCURRENCY, else one per CPU in staging and "
+            "prod, one in dev)",
+            show_default=False,
+        ),
+    ] = None,
     keep_alive: Annotated[
         int,
         typer.Option(
@@ -209,21 +222,44 @@ def serve(
     ] = 75,
 ) -> None:
     """Serve the API (production style: no reload)."""
+    import uvicorn
+
     settings = load_settings()
     if not settings.database_url:
         fail("Starting", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} serve")
     ensure_modules_load(settings)
+    processes = workers or settings.server_processes
+    if processes > 1:
+        _share_metrics_between_processes(port)
+    typer.echo(f"• Serving on {host}:{port} with {processes} process(es) ({settings.app_env})")
     uvicorn.run(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=processes,
         proxy_headers=True,
         timeout_keep_alive=keep_alive,
         log_config=None,
         access_log=False,
     )
+
+
+def _share_metrics_between_processes(port: int) -> None:
+    """Each server process writes its metrics to files that `/metrics` adds up."""
+    import shutil
+    import tempfile
+
+    from .core.metrics import MULTIPROCESS_DIR_VARIABLE
+
+    if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        return  # the operator chose the folder (a volume, say) and cleans it
+    directory = Path(tempfile.gettempdir()) / f"{PACKAGE_NAME}-api-metrics-{port}"
+    # Files of an earlier run would add its counts to this one's.
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    # Read by the server processes, which are started fresh (not forked) after this.
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = str(directory)
 
 
 @cli.command()
@@ -247,6 +283,8 @@ def migrate(
 )
 def alembic_command(context: typer.Context) -> None:
     """Alembic over every module's migrations, e.g. `alembic history` (`alembic --help`)."""
+    from .core.migrations import run_alembic
+
     settings = load_settings()
     if context.args and context.args[0] not in ("--help", "-h", "history", "heads", "branches"):
         settings = use_embedded_database_if_unset(settings)
@@ -296,6 +334,8 @@ def create_user_command(
     from pydantic import ValidationError
 
     from .core.errors import AppError
+    from .modules.users.schemas import UserCreate
+    from .modules.users.service import create_user
 
     settings = use_embedded_database_if_unset(load_settings())
     try:
@@ -326,6 +366,8 @@ def dev(
     reload: Annotated[bool, typer.Option(help="Restart on code changes")] = True,
 ) -> None:
     """Run a complete local system: embedded services where unset, migrate, seed, serve."""
+    import uvicorn
+
     os.environ.setdefault("APP_ENV", "dev")
     generated = ensure_env_file()
     if generated:
@@ -365,6 +407,8 @@ def add_module(
     name: Annotated[str, typer.Argument(help="Module name, e.g. billing")],
 ) -> None:
     """Scaffold a complete module: model, schemas, service, router, migration and tests."""
+    from .core.scaffold import scaffold_module
+
     try:
         created = scaffold_module(name)
     except (ValueError, ModuleLoadError) as exc:
@@ -380,6 +424,8 @@ def add_module(
 @cli.command("check-modules")
 def check_modules_command() -> None:
     """Validate every module's structure and manifest; exit 1 naming each problem."""
+    from .core.module_check import check_modules
+
     names, problems = check_modules()
     for problem in problems:
         typer.secho(f"✗ {problem}", fg=typer.colors.RED, err=True)
@@ -409,6 +455,8 @@ def sizing(
     ] = False,
 ) -> None:
     """Recommend instances, limits, connections and storage for a load."""
+    from .modules.sizing.calculator import SizingInput, recommend
+
     settings = load_settings()
     values: dict[str, float] = {
         "peak_requests_per_minute": peak_requests_per_minute,
@@ -430,6 +478,7 @@ def sizing(
         cold_retention_days=settings.retention_request_log_cold_days,
         db_pool_size=settings.db_pool_size,
         db_max_overflow=settings.db_max_overflow,
+        server_processes=settings.server_processes,
     )
     result = recommend(load, source=source)
     typer.echo(f"Recommendations ({result.source}):")
@@ -438,6 +487,8 @@ def sizing(
 
 
 async def _observed(settings: Settings) -> dict[str, float] | None:
+    from .modules.sizing.observed import observed_load
+
     assert settings.database_url is not None
     database = Database(settings.database_url, settings)
     try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .settings import Settings
@@ -25,7 +28,15 @@ def async_url(url: str) -> str:
 
 
 class Database:
-    """Owns the engine and the session factory; started and stopped by the lifespan."""
+    """Owns the engine and the session factory; started and stopped by the lifespan.
+
+    Pool (docs/performance.md): DB_POOL_SIZE connections stay open, so a busy process does not
+    connect per request; DB_MAX_OVERFLOW more open for bursts and close when returned. A
+    connection that sat idle longer than DB_PING_AFTER_IDLE_S is tested before use (a restart
+    or a firewall may have closed it); one in steady use is not, which saves a round trip per
+    request. A connection that breaks in use is answered by a retry of reads and a 503 with
+    Retry-After for writes (docs/security.md), and the pool then renews every older connection.
+    """
 
     def __init__(self, url: str, settings: Settings) -> None:
         server_settings = {"application_name": settings.service_name[:63]}
@@ -37,9 +48,9 @@ class Database:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_s,
             pool_recycle=settings.db_pool_recycle_s,
-            pool_pre_ping=True,
             connect_args={"server_settings": server_settings},
         )
+        _ping_after_idle(self.engine, settings.db_ping_after_idle_s)
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -60,7 +71,29 @@ class Database:
         await self.engine.dispose()
 
 
-def get_database(request: Request) -> Database:
+_IDLE_SINCE = "idle_since"
+
+
+def _ping_after_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Test a pooled connection at checkout when it sat idle for more than `idle_s`."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _taken(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since <= idle_s:
+            return  # new, or in steady use
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool drops this connection and hands out another (a new one if need be).
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
+async def get_database(request: Request) -> Database:
     """The process database, started by the lifespan."""
     database: Database = request.app.state.database
     return database

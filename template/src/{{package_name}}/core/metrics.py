@@ -1,10 +1,25 @@
-"""Prometheus metrics shared by the whole process (listed in docs/operations.md)."""
+"""Prometheus metrics shared by the whole process (listed in docs/operations.md).
+
+With several server processes (`serve --workers N`), each writes its values to files in
+PROMETHEUS_MULTIPROC_DIR and `/metrics` adds every process's up (docs/performance.md).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.requests import Request
 from starlette.responses import Response
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
     "http_requests_total",
@@ -17,10 +32,26 @@ HTTP_DURATION = Histogram(
     ["method", "endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
-HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served.")
-AGENT_CONFIGS = Gauge("agent_configs_total", "Configured agents.", ["enabled"])
+HTTP_IN_FLIGHT = Gauge(
+    "http_requests_in_flight", "HTTP requests being served.", multiprocess_mode="livesum"
+)
+AGENT_CONFIGS = Gauge(
+    "agent_configs_total", "Configured agents.", ["enabled"], multiprocess_mode="livemax"
+)
+
+
+def render_metrics() -> bytes:
+    """The exposition text: this process's metrics, or every server process's when several."""
+    directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    if not directory:
+        return generate_latest()
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
 
 
 async def metrics_endpoint(_: Request) -> Response:
     """Prometheus scrape endpoint."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import functools
+import os
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import jwt
+from jwt import PyJWK
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -16,10 +23,19 @@ from .errors import ServiceUnavailableError
 from .project import PROJECT_SLUG
 
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("timing-equaliser")
 JWT_ALGORITHM = "HS256"
 MIN_PASSWORD_LENGTH = 8
+# Added to a password thread's nice value: below the event loop's priority.
+PASSWORD_THREAD_NICENESS = 10
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths take the same time.
+
+    Made on first use, not at import: a hash is 0.1-0.2 s of CPU at every start otherwise.
+    """
+    return _hasher.hash("timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -30,7 +46,7 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """True when `password` matches; spends the same time when there is no hash."""
     if password_hash is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, _dummy_hash())
         return False
     try:
         return _hasher.verify(password, password_hash)
@@ -53,7 +69,11 @@ class PasswordWork:
     def __init__(self, threads: int, queue: int) -> None:
         self.capacity = threads + queue
         self.pending = 0
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="password")
+        self._executor = ThreadPoolExecutor(
+            threads, thread_name_prefix="password", initializer=_yield_cpu_to_requests
+        )
+        # Ready before the first sign-in of an unknown user, without delaying the start.
+        self._executor.submit(_dummy_hash)
 
     async def run(self, function: Callable[..., _T], *args: Any) -> _T:
         """`function(*args)` in a password thread; 503 when too many are already waiting."""
@@ -67,6 +87,18 @@ class PasswordWork:
             return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
         finally:
             self.pending -= 1
+
+
+def _yield_cpu_to_requests() -> None:
+    """Lower this password thread's CPU priority (Linux: a thread has its own nice value).
+
+    When cores are busy, the scheduler then runs the event loop's thread first: reads keep
+    their latency during a burst of sign-ins, and the sign-ins take longer (docs/performance.md).
+    """
+    if sys.platform != "linux":  # elsewhere the id below is not a thread's, so leave it alone
+        return
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PASSWORD_THREAD_NICENESS)
 
 
 _password_work: list[PasswordWork] = []
@@ -102,14 +134,22 @@ def create_access_token(
         "exp": now + timedelta(minutes=expires_minutes),
         **claims,
     }
-    return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM)
+    return jwt.encode(payload, _signing_key(secret), algorithm=JWT_ALGORITHM)
+
+
+@functools.lru_cache(maxsize=4)
+def _signing_key(secret: str) -> PyJWK:
+    """The secret as a key checked once: PyJWT re-checks a plain secret on every token
+    (is it an asymmetric key in disguise?), which cost more than the signature itself."""
+    k = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
+    return PyJWK({"kty": "oct", "k": k}, algorithm=JWT_ALGORITHM)
 
 
 def decode_access_token(token: str, secret: str) -> dict[str, Any]:
     """Claims of a valid token; raises `jwt.InvalidTokenError` otherwise."""
     claims: dict[str, Any] = jwt.decode(
         token,
-        secret,
+        _signing_key(secret),
         algorithms=[JWT_ALGORITHM],
         issuer=PROJECT_SLUG,
         options={"require": ["sub", "exp", "iat"]},

@@ -6,10 +6,12 @@ variable stops start-up with the full list; placeholder secrets are refused.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,9 +56,24 @@ class ConfigurationError(RuntimeError):
         super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity, and a container's CPU quota (cgroup v2)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
 def _default_hash_threads() -> int:
     # Half the cores: a flood of sign-ins leaves the rest to requests.
-    return max(1, (os.cpu_count() or 2) // 2)
+    return max(1, available_cpus() // 2)
 
 
 class Settings(BaseSettings):
@@ -71,8 +88,14 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str | None = None
-    db_pool_size: int = Field(default=10, ge=1)
+    # Per process (docs/performance.md): at least the requests one process serves at once.
+    db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    db_ping_after_idle_s: float = Field(default=10.0, ge=0)
+
+    # `serve` processes (docs/performance.md): WEB_CONCURRENCY, else one per CPU in staging
+    # and prod, one in dev and test.
+    web_concurrency: int | None = Field(default=None, ge=1)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_pool_recycle_s: int = Field(default=1800, ge=-1)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
@@ -122,6 +145,12 @@ class Settings(BaseSettings):
         # The SDK builds f"{base_url}/{action}": a trailing slash would give "//action".
         return value.rstrip("/") if value else value
 
+    @field_validator("web_concurrency", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `WEB_CONCURRENCY=` (as compose writes an unset variable) means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def is_dev(self) -> bool:
         """True for the local development profile, where defaults fill the gaps."""
@@ -133,6 +162,13 @@ class Settings(BaseSettings):
         if self.api_docs is not None:
             return self.api_docs
         return self.app_env in (AppEnv.DEV, AppEnv.TEST)
+
+    @property
+    def server_processes(self) -> int:
+        """How many processes `serve` runs unless told otherwise."""
+        if self.web_concurrency:
+            return self.web_concurrency
+        return available_cpus() if self.app_env in (AppEnv.STAGING, AppEnv.PROD) else 1
 
     @property
     def service_name(self) -> str:

@@ -40,10 +40,21 @@ RETRIES = Counter(
     "Calls to HiAgent sent again after a failure that is safe to retry.",
     ["agent_id", "action"],
 )
-IN_FLIGHT = Gauge("hiagent_in_flight", "Calls to HiAgent in progress.", ["agent_id"])
+IN_FLIGHT = Gauge(
+    "hiagent_in_flight",
+    "Calls to HiAgent in progress.",
+    ["agent_id"],
+    multiprocess_mode="livesum",
+)
 QUEUE_DEPTH = Gauge(
-    "hiagent_queue_depth", "Calls waiting for a free slot (agent or process limit).", ["agent_id"]
+    "hiagent_queue_depth",
+    "Calls waiting for a free slot (agent or process limit).",
+    ["agent_id"],
+    multiprocess_mode="livesum",
 )
 BREAKER_STATE = Gauge(
-    "hiagent_breaker_state", "Circuit breaker: 0 closed, 1 open, 2 half-open.", ["agent_id"]
+    "hiagent_breaker_state",
+    "Circuit breaker: 0 closed, 1 open, 2 half-open.",
+    ["agent_id"],
+    multiprocess_mode="livemax",  # each process has its breakers: the most open one shows
 )

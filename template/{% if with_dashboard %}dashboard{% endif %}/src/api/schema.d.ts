@@ -1026,7 +1026,7 @@ export interface components {
             db_max_overflow: number;
             /**
              * Db Pool Size
-             * @default 10
+             * @default 20
              */
             db_pool_size: number;
             /**
@@ -1039,6 +1039,11 @@ export interface components {
              * @default 60
              */
             peak_requests_per_minute: number;
+            /**
+             * Server Processes
+             * @default 1
+             */
+            server_processes: number;
         };
         /**
          * SizingRequest
@@ -1067,7 +1072,7 @@ export interface components {
             db_max_overflow: number;
             /**
              * Db Pool Size
-             * @default 10
+             * @default 20
              */
             db_pool_size: number;
             /**
@@ -1080,6 +1085,11 @@ export interface components {
              * @default 60
              */
             peak_requests_per_minute: number;
+            /**
+             * Server Processes
+             * @default 1
+             */
+            server_processes: number;
             /**
              * Use Observed
              * @default false

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from .bus import EventBus
 
 
-def get_event_bus(request: Request) -> EventBus:
+async def get_event_bus(request: Request) -> EventBus:
     """The event bus started by the application's lifespan."""
     bus: EventBus = request.app.state.event_bus
     return bus

@@ -20,5 +20,7 @@ EVENTS_PROCESSED = Counter(
     ["event_type", "status"],
 )
 EVENT_LAG = Gauge(
-    "event_processing_lag_seconds", "Age of the oldest event not yet processed (0 when none)."
+    "event_processing_lag_seconds",
+    "Age of the oldest event not yet processed (0 when none).",
+    multiprocess_mode="livemax",
 )

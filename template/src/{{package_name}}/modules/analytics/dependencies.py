@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from .recorder import RequestRecorder
 
 
-def get_request_recorder(request: Request) -> RequestRecorder:
+async def get_request_recorder(request: Request) -> RequestRecorder:
     """The process's recorder, started by the analytics module's lifespan."""
     recorder: RequestRecorder = request.app.state.request_recorder
     return recorder

@@ -21,7 +21,11 @@ from .rollups import Grain, ceil_to
 from .schemas import LiveSnapshot
 from .service import UsageFilter, usage_breakdown
 
-LIVE_STREAMS = Gauge("analytics_live_streams", "Open /analytics/live event streams.")
+LIVE_STREAMS = Gauge(
+    "analytics_live_streams",
+    "Open /analytics/live event streams.",
+    multiprocess_mode="livesum",
+)
 MIN_PUSH_GAP_S = 1.0
 RECONNECT_DELAY_MS = 5000
 

@@ -43,7 +43,11 @@ RECORDS = Counter(
 WRITE_FAILURES = Counter(
     "request_log_write_failures_total", "Failed attempts to write a batch of the request log."
 )
-BUFFERED = Gauge("request_log_buffered", "Request-log records waiting in memory.")
+BUFFERED = Gauge(
+    "request_log_buffered",
+    "Request-log records waiting in memory.",
+    multiprocess_mode="livesum",
+)
 
 _INT32_MAX = 2**31 - 1
 # SQLSTATE classes worth retrying: connection, transaction rollback, resources, operator.

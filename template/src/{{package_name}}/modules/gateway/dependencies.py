@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from .service import Gateway
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     """The gateway started by the module's lifespan."""
     gateway: Gateway = request.app.state.gateway
     return gateway

@@ -28,8 +28,9 @@ class SizingInput(BaseModel):
     average_tokens_per_call: int = Field(default=1500, ge=0, le=10_000_000)
     hot_retention_days: int = Field(default=90, ge=1, le=3650)
     cold_retention_days: int = Field(default=365, ge=1, le=3650)
-    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
     db_max_overflow: int = Field(default=10, ge=0, le=1000)
+    server_processes: int = Field(default=1, ge=1, le=256)
 
 
 class Recommendation(BaseModel):
@@ -57,7 +58,8 @@ def recommend(load: SizingInput, *, source: str = "expected") -> SizingResult:
     concurrent = max(1, math.ceil(in_flight * HEADROOM))
     instances = max(MIN_INSTANCES, math.ceil(concurrent / CALLS_PER_PROCESS))
     per_instance = math.ceil(concurrent / instances)
-    connections = instances * (load.db_pool_size + load.db_max_overflow) + 20
+    processes = instances * load.server_processes
+    connections = processes * (load.db_pool_size + load.db_max_overflow) + 20
     rows_per_day = load.peak_requests_per_minute * 60 * 24 * DAILY_AVERAGE_TO_PEAK
     hot_gb = rows_per_day * load.hot_retention_days * BYTES_PER_LOG_ROW / 1e9
     cold_days = max(load.cold_retention_days - load.hot_retention_days, 0)
@@ -103,8 +105,9 @@ def recommend(load: SizingInput, *, source: str = "expected") -> SizingResult:
                 label="PostgreSQL max_connections",
                 value=connections,
                 unit="connections",
-                reason=f"{instances} instances times (pool {load.db_pool_size} + overflow "
-                f"{load.db_max_overflow}) + 20 for administration and migrations",
+                reason=f"{instances} instances of {load.server_processes} process(es), each "
+                f"with a pool of {load.db_pool_size} + {load.db_max_overflow} for bursts, "
+                "plus 20 for administration and migrations",
             ),
             Recommendation(
                 key="request_log_rows_per_day",

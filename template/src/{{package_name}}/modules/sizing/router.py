@@ -35,6 +35,7 @@ async def size(
         "cold_retention_days": settings.retention_request_log_cold_days,
         "db_pool_size": settings.db_pool_size,
         "db_max_overflow": settings.db_max_overflow,
+        "server_processes": settings.server_processes,
     }
     source = "expected"
     if body.use_observed:

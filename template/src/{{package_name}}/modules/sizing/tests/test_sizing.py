@@ -22,7 +22,13 @@ def test_littles_law_and_minimum_instances() -> None:
     assert result["concurrent_calls"] == 150
     assert result["api_instances"] == 2
     assert result["hiagent_max_concurrency"] == 75
-    assert result["postgres_max_connections"] == 2 * 20 + 20
+    assert result["postgres_max_connections"] == 2 * (20 + 10) + 20
+    per_core = values(
+        recommend(
+            SizingInput(peak_requests_per_minute=600, average_call_seconds=10, server_processes=4)
+        )
+    )
+    assert per_core["postgres_max_connections"] == 2 * 4 * (20 + 10) + 20
 
 
 def test_more_load_needs_more_instances_and_storage() -> None:
