@@ -3,22 +3,34 @@
 No Docker engine or helm binary is needed: hadolint, the compose spec (check-jsonschema),
 Helm's own library (helm-python-sdk), kubernetes-validate and shellcheck come with the dev
 group, and the deploy script runs against a stand-in `docker` that keeps containers in a file.
+The compose proxy's nginx.conf is checked with Debian's nginx (`nginx -t`, and a run on loopback
+ports in front of a small upstream); `.ci/run` unpacks that binary when the machine has none.
 """
 
 from __future__ import annotations
 
 import configparser
 import fnmatch
+import http.client
+import http.server
+import ipaddress
 import json
 import os
 import re
 import shlex
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import tomllib
+import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +40,7 @@ import pytest
 import yaml
 
 from .conftest import Profile, render
+from .running_product import free_port, stop, wait_for_port
 
 PROFILES = {
     "worker-dashboard": Profile(True, "standalone", True, False),
@@ -285,6 +298,98 @@ def test_sentinel_variant_has_a_master_a_replica_and_three_sentinels(
         assert "sentinel monitor" in sentinel["command"][-1]
         assert f"sentinel-{number}-data" in compose["volumes"]
     assert not (projects["no-worker"] / "compose.sentinel.yaml").exists()
+
+
+# Compose's variable substitution: ${NAME}, ${NAME:-default}, ${NAME:?error} and $$.
+INTERPOLATION = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """A compose value as Compose reads it with `env` (.env); a missing required one fails."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group("name", "op", "arg")
+        if env.get(name):
+            return env[name]
+        assert op != ":?", f"compose stops: {arg}"
+        return arg if op == ":-" else ""
+
+    return INTERPOLATION.sub(one, value)
+
+
+def compose_of(project: Path) -> dict[str, Any]:
+    """Every compose file of the project, merged."""
+    return merged_compose(project, *(path.name for path in compose_files(project)))
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_compose_proxy_serves_https_from_the_files_named_in_env(
+    projects: dict[str, Path], name: str
+) -> None:
+    project = projects[name]
+    proxy = compose_of(project)["services"]["proxy"]
+    env = {"TLS_CERT_FILE": "certs/site.crt", "TLS_KEY_FILE": "/etc/ssl/site.key"}
+    assert [interpolate(port, env) for port in proxy["ports"]] == [
+        f"{ALL_INTERFACES}:80:8080",
+        f"{ALL_INTERFACES}:443:8443",
+    ]
+    assert interpolate(proxy["ports"][1], {"HTTPS_PORT": "8443"}).endswith(":8443:8443")
+    binds = [volume for volume in proxy["volumes"] if isinstance(volume, dict)]
+    assert {volume["target"]: interpolate(volume["source"], env) for volume in binds} == {
+        "/etc/nginx/tls/cert.pem": "certs/site.crt",
+        "/etc/nginx/tls/key.pem": "/etc/ssl/site.key",
+    }
+    assert all(volume["type"] == "bind" and volume["read_only"] for volume in binds)
+    # Without a certificate Compose stops, naming the variable and who makes one.
+    with pytest.raises(AssertionError, match=r"set TLS_CERT_FILE in \.env \(deploy\.sh makes"):
+        interpolate(binds[0]["source"], {})
+
+    # The image's start script turns the mounted template into /etc/nginx/nginx.conf, filling in
+    # only the variables the filter names.
+    template = "./deploy/onprem/nginx.conf:/etc/nginx/templates/nginx.conf.template:ro"
+    assert template in proxy["volumes"]
+    container_env = {key: interpolate(value, env) for key, value in proxy["environment"].items()}
+    assert container_env["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    filled = {
+        key for key in container_env if re.search(container_env["NGINX_ENVSUBST_FILTER"], key)
+    }
+    assert filled == {"HTTPS_PORT", "TLS_HSTS"}
+    assert container_env["TLS_HSTS"] == "off"
+    nginx = (project / "deploy/onprem/nginx.conf").read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", nginx)) == filled
+    for volume in binds:
+        assert volume["target"] in nginx
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_compose_api_trusts_forwarded_headers_from_the_proxy_address_only(
+    projects: dict[str, Path], name: str
+) -> None:
+    compose = compose_of(projects[name])
+    services = compose["services"]
+    proxy = services["proxy"]
+    subnet = ipaddress.ip_network(
+        interpolate(compose["networks"]["edge"]["ipam"]["config"][0]["subnet"], {})
+    )
+    address = ipaddress.ip_address(interpolate(proxy["networks"]["edge"]["ipv4_address"], {}))
+    assert address in subnet
+    assert address not in (subnet.network_address, subnet.network_address + 1)  # not the gateway
+    assert set(proxy["networks"]) == {"edge"}
+    assert set(services["api"]["networks"]) == {"default", "edge"}
+    on_edge = {key for key, service in services.items() if "edge" in service.get("networks", [])}
+    assert on_edge == {"proxy", "api"}
+
+    for app in sorted({"api", "worker", "migrate"} & set(services)):
+        allowed = services[app]["environment"]["FORWARDED_ALLOW_IPS"]
+        assert interpolate(allowed, {}) == str(address), app
+        # One variable moves both the proxy and the address the API trusts.
+        moved = {"PROXY_ADDRESS": "10.77.0.9"}
+        assert interpolate(allowed, moved) == "10.77.0.9"
+        assert interpolate(proxy["networks"]["edge"]["ipv4_address"], moved) == "10.77.0.9"
+    for file in compose_files(projects[name]):
+        assert 'FORWARDED_ALLOW_IPS: "*"' not in file.read_text()
 
 
 # --- Helm chart ---------------------------------------------------------------------------
@@ -682,6 +787,450 @@ def test_deploy_refuses_a_development_env_file(host: Host) -> None:
     result = host.deploy("--tag", "v2")
     assert result.returncode != 0
     assert "APP_ENV=prod" in result.stderr
+
+
+# --- The proxy: HTTPS with Debian's nginx ---------------------------------------------------
+
+ONE_YEAR_HSTS = "max-age=31536000"
+
+
+def nginx_binary() -> str:
+    """Debian's nginx: NGINX_BIN (what .ci/run unpacks), else the one installed."""
+    found = os.environ.get("NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
+    assert os.access(found, os.X_OK), (
+        "nginx is missing: .ci/run unpacks Debian's package (apt-get download nginx; dpkg -x) and "
+        "sets NGINX_BIN, or install it with apt"
+    )
+    return found
+
+
+def openssl(*args: str | Path) -> None:
+    result = run("openssl", *map(str, args))
+    assert result.returncode == 0, result.stderr
+
+
+def make_certificate(
+    folder: Path, name: str, ca: tuple[Path, Path] | None = None
+) -> tuple[Path, Path]:
+    """A P-256 key and a certificate for localhost and 127.0.0.1: self-signed, or signed by `ca`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    signer = ["-CA", str(ca[0]), "-CAkey", str(ca[1])] if ca else []
+    extension = "subjectAltName=DNS:localhost,IP:127.0.0.1"
+    openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-days", "30", "-subj", f"/CN={name}", "-addext", extension, *signer,
+        "-keyout", key, "-out", cert,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """A self-signed pair, a test CA, and a pair that CA signed (what a real one looks like)."""
+    folder = tmp_path_factory.mktemp("certificates")
+    ca = make_certificate(folder, "test-ca")
+    return {
+        "self-signed": make_certificate(folder, "self-signed"),
+        "ca": ca,
+        "ca-signed": make_certificate(folder, "localhost", ca=ca),
+    }
+
+
+def proxy_config(
+    project: Path,
+    workdir: Path,
+    pair: tuple[Path, Path],
+    dotenv: dict[str, str],
+    live: tuple[int, int, int] | None = None,
+) -> Path:
+    """The project's nginx.conf as the proxy container starts it, with the test-only changes below.
+
+    Like the nginx image's start script, `envsubst` fills in exactly the variables whose names
+    match the compose file's NGINX_ENVSUBST_FILTER, with the values Compose gives them from
+    `dotenv`. Then, because this is not the container:
+    - the certificate and key mounted at /etc/nginx/tls/ are `pair`;
+    - the pid file and temporary folders go to `workdir` (the container has its own /tmp, and
+      Debian's compiled-in /var/lib/nginx is not installed here);
+    - `live=(http, https, upstream)`: listen on those loopback ports, and reach the upstream at
+      127.0.0.1 instead of the service name `api` through Docker's DNS (127.0.0.11), which only
+      exists inside Compose. (`nginx -t` resolves nothing: the upstream is a variable.)
+    Each change must match exactly once, so a changed nginx.conf fails here, loudly.
+    """
+    proxy = merged_compose(project, "compose.yaml")["services"]["proxy"]
+    container_env = {key: interpolate(value, dotenv) for key, value in proxy["environment"].items()}
+    names = [key for key in container_env if re.search(container_env["NGINX_ENVSUBST_FILTER"], key)]
+    filled = subprocess.run(
+        ["envsubst", " ".join(f"${{{name}}}" for name in names)],
+        input=(project / "deploy/onprem/nginx.conf").read_text(),
+        env={**os.environ, **{name: container_env[name] for name in names}},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "${" not in filled
+    temp = " ".join(
+        f"{kind}_temp_path {workdir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    changes = [
+        ("/etc/nginx/tls/cert.pem", str(pair[0])),
+        ("/etc/nginx/tls/key.pem", str(pair[1])),
+        ("pid /tmp/nginx.pid;", f"pid {workdir / 'nginx.pid'};"),
+        ("\nhttp {\n", f"\nhttp {{\n    {temp}\n"),
+    ]
+    if live:
+        http_port, https_port, upstream = live
+        changes += [
+            ("listen 8080 default_server;", f"listen 127.0.0.1:{http_port} default_server;"),
+            (
+                "listen 8443 ssl default_server;",
+                f"listen 127.0.0.1:{https_port} ssl default_server;",
+            ),
+            ("resolver 127.0.0.11 valid=5s ipv6=off;", ""),
+            ("http://api:8000", f"http://127.0.0.1:{upstream}"),
+        ]
+    for old, new in changes:
+        assert filled.count(old) == 1, old
+        filled = filled.replace(old, new)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "nginx.conf"
+    config.write_text(filled)
+    return config
+
+
+def nginx_check(config: Path) -> subprocess.CompletedProcess[str]:
+    return run(nginx_binary(), "-t", "-p", str(config.parent), "-c", str(config), "-e", "stderr")
+
+
+@pytest.mark.parametrize(
+    ("certificate", "dotenv"),
+    [
+        ("self-signed", {}),
+        ("ca-signed", {"TLS_HSTS": "on"}),
+        ("ca-signed", {"TLS_HSTS": "on", "HTTPS_PORT": "8443"}),
+    ],
+)
+def test_proxy_config_passes_nginx_t(
+    projects: dict[str, Path],
+    certificates: dict[str, tuple[Path, Path]],
+    tmp_path: Path,
+    certificate: str,
+    dotenv: dict[str, str],
+) -> None:
+    # nginx.conf is one file for every profile.
+    project = projects["worker-dashboard"]
+    config = proxy_config(project, tmp_path / "ok", certificates[certificate], dotenv)
+    result = nginx_check(config)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+    # The check can fail: a key that is not the certificate's.
+    wrong = (certificates[certificate][0], certificates["ca"][1])
+    bad = nginx_check(proxy_config(project, tmp_path / "bad", wrong, dotenv))
+    assert bad.returncode != 0
+    assert "key values mismatch" in bad.stderr
+
+
+def test_proxy_config_allows_tls_1_2_and_1_3_only_and_keeps_metrics_inside(
+    projects: dict[str, Path],
+) -> None:
+    text = (projects["worker-dashboard"] / "deploy/onprem/nginx.conf").read_text()
+    directives = [line.split("#")[0].strip() for line in text.splitlines()]
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in directives
+    assert "ssl_prefer_server_ciphers off;" in directives
+    ciphers = next(line for line in directives if line.startswith("ssl_ciphers "))
+    suites = ciphers.removeprefix("ssl_ciphers ").rstrip(";").split(":")
+    assert all(
+        suite.startswith("ECDHE-") and ("GCM" in suite or "CHACHA" in suite) for suite in suites
+    )
+    # One proxy_pass, in the HTTPS server; plain HTTP only redirects.
+    servers = text.split("    server {")[1:]
+    assert len(servers) == 2
+    assert "return 308 https://" in servers[0]
+    assert "proxy_pass" not in servers[0]
+    assert "listen 8443 ssl" in servers[1]
+    assert servers[1].count("proxy_pass") == 1
+
+
+# An upstream that says what it was asked, and streams like server-sent events.
+class Upstream(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), UpstreamHandler)
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        self.first_event_read = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class UpstreamHandler(http.server.BaseHTTPRequestHandler):
+    server: Upstream
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, dict(self.headers.items())))
+        if self.path == "/stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b"data: 1\n\n")
+            self.wfile.flush()
+            # The second event only once the client has the first: a buffering proxy stalls here.
+            self.server.first_event_read.wait(timeout=5)
+            self.wfile.write(b"data: 2\n\n")
+            return
+        body = json.dumps({"path": self.path, "headers": dict(self.headers.items())}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads `seen`."""
+
+
+@contextmanager
+def serving_proxy(config: Path, https_port: int) -> Iterator[Path]:
+    """Debian's nginx in the foreground with `config`, stopped by its pid when the block ends."""
+    log = config.parent / "nginx.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [nginx_binary(), "-p", str(config.parent), "-c", str(config), "-e", "stderr",
+             "-g", "daemon off;"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_for_port(https_port, process, seconds=15)
+            yield log
+        finally:
+            stop(process)
+
+
+def https_get(
+    port: int, path: str, trust: Path, headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
+    context = ssl.create_default_context(cafile=str(trust))
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    connection.request("GET", path, headers=headers or {})
+    return connection.getresponse()
+
+
+def tls_handshake(port: int, version: ssl.TLSVersion) -> str:
+    """The version agreed when the client offers only `version` (old ones allowed client-side)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        context.minimum_version = version
+        context.maximum_version = version
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            context.wrap_socket(raw) as tls,
+        ):
+            return str(tls.version())
+    except ssl.SSLError as exc:
+        return str(exc.reason)
+
+
+def deployed_env(project: Path) -> dict[str, str]:
+    """The project's .env as Compose reads it (NAME=value lines, the last one wins)."""
+    values = {}
+    for line in (project / ".env").read_text().splitlines():
+        if re.match(r"^[A-Z_]+=", line):
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+@pytest.mark.parametrize("certificate", ["self-signed", "ca-signed"])
+def test_proxy_redirects_to_https_sends_hsts_only_for_a_trusted_certificate_and_hides_metrics(
+    projects: dict[str, Path],
+    certificates: dict[str, tuple[Path, Path]],
+    tmp_path: Path,
+    certificate: str,
+) -> None:
+    # deploy.sh decides (a self-signed pair made by it, or the CA-signed pair named in .env),
+    # Compose passes its .env on, and nginx serves it: the whole chain, on loopback ports.
+    host = Host(projects["no-worker"], tmp_path / "host", [])
+    if certificate == "ca-signed":
+        cert, key = certificates["ca-signed"]
+        with (host.project / ".env").open("a") as env:
+            env.write(f"\nTLS_CERT_FILE={cert}\nTLS_KEY_FILE={key}\n")
+    deployed = host.deploy("--tag", "v1", "--no-backup")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    dotenv = deployed_env(host.project)
+    pair = (host.project / dotenv["TLS_CERT_FILE"], host.project / dotenv["TLS_KEY_FILE"])
+    trust = certificates["ca"][0] if certificate == "ca-signed" else pair[0]
+
+    http_port, https_port = free_port(), free_port()
+    upstream = Upstream()
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    dotenv["HTTPS_PORT"] = str(https_port)
+    config = proxy_config(
+        host.project, tmp_path / "nginx", pair, dotenv, live=(http_port, https_port, upstream.port)
+    )
+    try:
+        with serving_proxy(config, https_port) as log:
+            # Plain HTTP: a redirect that keeps the method, path and query, and nothing else.
+            plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+            plain.request("POST", "/api/v1/auth/login?next=%2Fx", body=b"a=b")
+            moved = plain.getresponse()
+            assert moved.status == 308
+            location = f"https://127.0.0.1:{https_port}/api/v1/auth/login?next=%2Fx"
+            assert moved.getheader("Location") == location
+            assert upstream.seen == []
+
+            # HTTPS reaches the API with the client's scheme and address.
+            answer = https_get(
+                https_port, "/api/v1/agents?q=1", trust, {"X-Forwarded-For": "6.6.6.6"}
+            )
+            assert answer.status == 200, log.read_text()
+            seen = json.loads(answer.read())
+            assert seen["path"] == "/api/v1/agents?q=1"
+            assert seen["headers"]["X-Forwarded-Proto"] == "https"
+            # nginx appends the peer it saw: the API, trusting the proxy alone, takes that one.
+            assert seen["headers"]["X-Forwarded-For"] == "6.6.6.6, 127.0.0.1"
+            hsts = answer.getheader("Strict-Transport-Security")
+            assert hsts == (ONE_YEAR_HSTS if certificate == "ca-signed" else None)
+            assert (
+                https_get(https_port, "/missing", trust).getheader("Strict-Transport-Security")
+                == hsts
+            )
+
+            # /metrics, however it is spelled, never leaves the host through the proxy.
+            for path in ("/metrics", "/metrics/", "//metrics", "/%6Detrics", "/api/../metrics?x"):
+                assert https_get(https_port, path, trust).status == 404, path
+            assert [path for path, _ in upstream.seen if "etrics" in path] == []
+
+            # Server-sent events pass through unbuffered: the first event arrives on its own.
+            started = time.monotonic()
+            stream = https_get(https_port, "/stream", trust, {"Accept": "text/event-stream"})
+            assert stream.readline() == b"data: 1\n"
+            assert time.monotonic() - started < 3
+            upstream.first_event_read.set()
+            assert b"data: 2" in stream.read()
+
+            # TLS 1.2 and 1.3 only.
+            assert tls_handshake(https_port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+            assert tls_handshake(https_port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+            assert (
+                tls_handshake(https_port, ssl.TLSVersion.TLSv1_1) == "TLSV1_ALERT_PROTOCOL_VERSION"
+            )
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+
+
+# --- deploy.sh: the certificate -------------------------------------------------------------
+
+
+def certificate_subject_and_issuer(cert: Path) -> tuple[str, str]:
+    result = run(
+        "openssl", "x509", "-noout", "-subject", "-issuer", "-nameopt", "RFC2253", "-in", str(cert)
+    )
+    subject, issuer = result.stdout.splitlines()
+    return subject.removeprefix("subject="), issuer.removeprefix("issuer=")
+
+
+def test_first_deploy_makes_a_self_signed_pair_says_so_and_keeps_it(host: Host) -> None:
+    first = host.deploy("--tag", "v2", "--no-backup")
+    assert first.returncode == 0, first.stdout + first.stderr
+    env = deployed_env(host.project)
+    assert env["TLS_CERT_FILE"] == ".data/tls/self-signed.crt"
+    assert env["TLS_KEY_FILE"] == ".data/tls/self-signed.key"
+    assert "TLS_HSTS" not in env  # Compose's default: off
+    cert, key = host.project / env["TLS_CERT_FILE"], host.project / env["TLS_KEY_FILE"]
+    subject, issuer = certificate_subject_and_issuer(cert)
+    assert subject == issuer
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert "SELF-SIGNED" in first.stdout
+    assert "set TLS_CERT_FILE" in first.stdout
+    assert "docs/deployment.md#https" in first.stdout
+    # The proxy was started afresh with the new pair.
+    assert "compose up -d --no-deps --force-recreate proxy" in host.log.read_text()
+
+    made = cert.read_bytes()
+    host.log.write_text("")
+    again = host.deploy("--tag", "v3", "--no-backup")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert cert.read_bytes() == made
+    assert "SELF-SIGNED" not in again.stdout
+    assert "HTTPS with the self-signed certificate" in again.stdout
+    calls = host.log.read_text().splitlines()
+    assert "compose up -d --no-deps proxy" in calls
+    assert not [call for call in calls if "--force-recreate" in call]
+
+
+def test_a_ca_signed_certificate_turns_hsts_on_and_a_new_one_restarts_the_proxy(
+    host: Host, certificates: dict[str, tuple[Path, Path]]
+) -> None:
+    cert, key = certificates["ca-signed"]
+    with (host.project / ".env").open("a") as env:
+        env.write(f"\nTLS_CERT_FILE={cert}\nTLS_KEY_FILE={key}\n")
+    result = host.deploy("--tag", "v2", "--no-backup")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert deployed_env(host.project)["TLS_HSTS"] == "on"
+    assert "issued by CN=test-ca; HSTS on" in result.stdout
+    assert not (host.project / ".data/tls").exists()
+
+    # A renewed certificate in the same file: the proxy restarts to read it.
+    host.log.write_text("")
+    renewed = make_certificate(host.project.parent / "renewed", "localhost", ca=certificates["ca"])
+    env_text = (host.project / ".env").read_text()
+    (host.project / ".env").write_text(
+        env_text.replace(str(cert), str(renewed[0])).replace(str(key), str(renewed[1]))
+    )
+    again = host.deploy("--tag", "v3", "--no-backup")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "compose up -d --no-deps --force-recreate proxy" in host.log.read_text()
+
+    # HSTS stays off when .env says so.
+    (host.project / ".env").write_text(
+        re.sub(r"^TLS_HSTS=on$", "TLS_HSTS=off", (host.project / ".env").read_text(), flags=re.M)
+    )
+    off = host.deploy("--tag", "v4", "--no-backup")
+    assert off.returncode == 0, off.stdout + off.stderr
+    assert deployed_env(host.project)["TLS_HSTS"] == "off"
+    assert "HSTS off" in off.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("hsts-on-self-signed", "TLS_HSTS=on with the self-signed"),
+        ("key-of-another", "is not the private key of TLS_CERT_FILE"),
+        ("missing-file", "no such readable file"),
+        ("only-the-certificate", "Set both TLS_CERT_FILE and TLS_KEY_FILE"),
+        ("bad-hsts", "TLS_HSTS=yes: use on or off"),
+    ],
+)
+def test_deploy_refuses_a_tls_setting_that_cannot_work(
+    host: Host, certificates: dict[str, tuple[Path, Path]], given: str, message: str
+) -> None:
+    self_cert, self_key = certificates["self-signed"]
+    lines = {
+        "hsts-on-self-signed": [
+            f"TLS_CERT_FILE={self_cert}",
+            f"TLS_KEY_FILE={self_key}",
+            "TLS_HSTS=on",
+        ],
+        "key-of-another": [f"TLS_CERT_FILE={self_cert}", f"TLS_KEY_FILE={certificates['ca'][1]}"],
+        "missing-file": ["TLS_CERT_FILE=certs/none.crt", f"TLS_KEY_FILE={self_key}"],
+        "only-the-certificate": [f"TLS_CERT_FILE={self_cert}"],
+        "bad-hsts": [f"TLS_CERT_FILE={self_cert}", f"TLS_KEY_FILE={self_key}", "TLS_HSTS=yes"],
+    }[given]
+    with (host.project / ".env").open("a") as env:
+        env.write("\n" + "\n".join(lines) + "\n")
+    result = host.deploy("--tag", "v2", "--no-backup")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "compose build" not in host.log.read_text()
+    assert host.containers() == [("api", "v1"), ("api", "v1"), ("worker", "v1")]
 
 
 def test_backup_dumps_checks_and_prunes(projects: dict[str, Path], tmp_path: Path) -> None:
