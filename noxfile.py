@@ -115,8 +115,18 @@ def bench_analytics(session: nox.Session) -> None:
 
 @nox.session
 def deploy(session: nox.Session) -> None:
-    """Dockerfile, compose, Helm chart and on-prem scripts of every profile, without Docker."""
-    session.run("pytest", "tests/test_deploy.py", *session.posargs)
+    """Dockerfile, compose, Helm chart and on-prem scripts of every profile, without Docker.
+
+    Also the observability assets: promtool checks and unit-tests the alert rules, and every
+    metric the rules and the Grafana dashboard name is read from a running product's /metrics.
+    """
+    session.run(
+        "pytest",
+        "-rP",
+        "tests/test_deploy.py",
+        "tests/test_observability_assets.py",
+        *session.posargs,
+    )
 
 
 @nox.session
