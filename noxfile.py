@@ -129,7 +129,9 @@ def image(session: nox.Session) -> None:
     machine's PostgreSQL and Redis; deploy.sh's rollback on the built image. -rP prints the
     bases, build times, image sizes and run times.
     """
-    session.run("pytest", "-rP", "tests/test_image.py", *session.posargs)
+    session.run(
+        "pytest", "-rP", "tests/test_image.py", "tests/test_image_deploy.py", *session.posargs
+    )
 
 
 @nox.session

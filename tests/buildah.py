@@ -299,11 +299,13 @@ class Build:
     steps: int = 0
     cached: int = 0
     size: str = ""
+    ran: list[str] = field(default_factory=list)  # the steps that did not come from the cache
 
     def describe(self) -> str:
+        ran = "; ".join(self.ran[:8]) + (" ..." if len(self.ran) > 8 else "")
         return (
             f"{self.tag}: built in {self.seconds:.0f} s ({self.cached} of {self.steps} steps from "
-            f"buildah's layer cache), image size {self.size}"
+            f"buildah's layer cache), image size {self.size}" + (f"; ran: {ran}" if ran else "")
         )
 
 
@@ -323,8 +325,11 @@ def build(context: Path, tag: str) -> Build:
     )
     log = result.stdout + result.stderr
     done = Build(tag, result.returncode, time.monotonic() - started, log)
-    done.steps = len(re.findall(r"^\[\d+/\d+\] STEP ", log, re.M)) or log.count("STEP ")
-    done.cached = log.count("--> Using cache")
+    steps = re.split(r"^(?:\[\d+/\d+\] )?STEP \d+/\d+: ", log, flags=re.M)[1:]
+    steps = [step for step in steps if not step.startswith("FROM ")]
+    done.steps = len(steps)
+    done.cached = sum("--> Using cache" in step for step in steps)
+    done.ran = [" ".join(step.split()[:3]) for step in steps if "--> Using cache" not in step]
     if result.returncode == 0:
         done.size = json.loads(buildah("images", "--json", tag))[0]["size"]
         _drop_superseded_layers(tag, log)
@@ -361,9 +366,8 @@ def image_config(reference: str) -> dict[str, Any]:
 def _children() -> dict[int, list[int]]:
     tree: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError):
-            text = stat.read_text()
-            parent = int(text.rsplit(")", 1)[1].split()[1])
+        with suppress(OSError, IndexError, ValueError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
             tree.setdefault(parent, []).append(int(stat.parent.name))
     return tree
 
@@ -384,6 +388,18 @@ def _argv0(pid: int) -> str:
     return ""
 
 
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie does not count)."""
+    with suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    return False
+
+
+def image_pids(pid: int) -> list[int]:
+    """The processes of the command under `buildah run` (pid), without buildah's helpers."""
+    return [child for child in descendants(pid) if not _argv0(child).startswith("buildah")]
+
+
 def ids_of(pid: int) -> tuple[list[int], list[int]]:
     """Real, effective, saved and filesystem uids and gids of a process."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -392,19 +408,34 @@ def ids_of(pid: int) -> tuple[list[int], list[int]]:
     return [int(n) for n in uid.split()[1:]], [int(n) for n in gid.split()[1:]]
 
 
+def stop(pid: int, grace: float, popen: subprocess.Popen[bytes] | None = None) -> None:
+    """Stop `buildah run` (pid) as `docker stop` does: SIGTERM to the command, SIGKILL after
+    `grace` seconds, by pid, to whatever is left of it."""
+    below = descendants(pid)
+    command = [child for child in below if not _argv0(child).startswith("buildah")]
+    if command and grace > 0:
+        with suppress(ProcessLookupError):
+            os.kill(command[0], signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and (popen.poll() is None if popen else alive(pid)):
+        time.sleep(0.2)
+    for left in [*reversed(below), pid]:
+        with suppress(ProcessLookupError):
+            os.kill(left, signal.SIGKILL)
+    if popen is not None:
+        popen.wait(timeout=10)
+
+
 @dataclass
 class Process:
     """A command running in a container: `buildah run` and, below it, the image's processes."""
 
     popen: subprocess.Popen[bytes]
     log: Path
-    seen: set[int] = field(default_factory=set)
 
     def image_pids(self) -> list[int]:
         """The processes of the command itself (not buildah's chroot helpers)."""
-        pids = [pid for pid in descendants(self.popen.pid) if not _argv0(pid).startswith("buildah")]
-        self.seen.update(pids)
-        return pids
+        return image_pids(self.popen.pid)
 
     def log_tail(self, lines: int = 40) -> str:
         with suppress(OSError):
@@ -412,65 +443,70 @@ class Process:
         return ""
 
     def stop(self, grace: float = 30) -> None:
-        """SIGTERM to the command, as `docker stop` sends it; SIGKILL by pid after `grace`."""
-        mine = self.image_pids()
-        self.seen.update(descendants(self.popen.pid))
-        if self.popen.poll() is None and mine:
-            with suppress(ProcessLookupError):
-                os.kill(mine[0], signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=10)
-        for pid in self.seen:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        stop(self.popen.pid, grace, self.popen)
 
 
+@dataclass
 class Container:
     """One container of an image, run the way compose.yaml runs the app services.
 
-    - The image's user (USER), its working directory and environment, plus `env`.
+    - The image's user (USER), working directory and environment, plus `env`; every capability
+      dropped (compose: `cap_drop: [ALL]`).
     - A read-only root filesystem (compose: `read_only: true`). buildah 1.28's chroot isolation
       ignores the OCI `root.readonly` and `buildah run` has no `--read-only`, so the container's
       overlay is remounted read-only before anything runs in it: every write below `/` then
       fails with EROFS, for root too. buildah itself creates and deletes its `/run/.containerenv`
       marker at each run (and panics when it cannot), so `/run` is a directory of the host,
       owned by root with mode 0755: the image's user cannot write there either.
-    - `tmpfs` paths (compose: `tmpfs: [/tmp]`) and `volumes` (host directories, compose: the
-      `spill` volume at `/app/.data`).
+    - `tmpfs` paths (compose: `tmpfs: [/tmp]`) and `volumes`, host directories by container path
+      (compose: the `spill` volume at `/app/.data`).
     - No network namespace: commands share the host's, so each listens on a port of its own.
+
+    `state()` and `from_state()` let another process (a `docker` shim) pick a container up again.
     """
 
-    def __init__(
-        self,
+    image: str
+    id: str
+    root: str
+    tmpfs: list[str]
+    volumes: dict[str, str]
+    run_dir: str | None = None
+    read_only_problem: str | None = None
+    processes: list[Process] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls,
         image: str,
         workdir: Path,
         *,
         tmpfs: list[str],
         volumes: dict[str, Path],
         read_only: bool = True,
-    ) -> None:
-        self.image = image
-        self.name = f"{image.rsplit('/', 1)[-1].split(':')[0]}-{uuid.uuid4().hex[:8]}"
-        self.workdir = workdir
-        self.tmpfs = tmpfs
-        self.volumes = volumes
-        self.processes: list[Process] = []
-        self.id = buildah("from", "--pull=never", "--name", self.name, image)
-        self.root = Path(buildah("mount", self.id))
-        self.read_only_problem: str | None = None
-        self.run_dir: Path | None = None
+    ) -> Container:
+        """A new container of `image` (read-only unless told otherwise)."""
+        name = f"{image.rsplit('/', 1)[-1].split(':')[0]}-{uuid.uuid4().hex[:8]}"
+        buildah("from", "--pull=never", "--name", name, image)
+        container_id = buildah(
+            "inspect", "--type", "container", "--format", "{{.ContainerID}}", name
+        )
+        made = cls(
+            image,
+            container_id,
+            buildah("mount", container_id),
+            list(tmpfs),
+            {target: str(source) for target, source in volumes.items()},
+        )
         if read_only:
-            self._make_read_only()
+            made._make_read_only(workdir / f"{name}-run")
+        return made
 
-    def _make_read_only(self) -> None:
-        self.run_dir = self.workdir / f"{self.name}-run"
-        self.run_dir.mkdir(mode=0o755)
+    def _make_read_only(self, run_dir: Path) -> None:
+        run_dir.mkdir(mode=0o755)
+        self.run_dir = str(run_dir)
         steps = [
-            ["mount", "--bind", str(self.run_dir), str(self.root / "run")],
-            ["mount", "-o", "remount,ro", str(self.root)],
+            ["mount", "--bind", self.run_dir, f"{self.root}/run"],
+            ["mount", "-o", "remount,ro", self.root],
         ]
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True, check=False)
@@ -479,6 +515,14 @@ class Container:
                 return
         if not os.statvfs(self.root).f_flag & os.ST_RDONLY:
             self.read_only_problem = f"{self.root} is still writable after remount,ro"
+
+    def state(self) -> dict[str, Any]:
+        """What `from_state` needs (the processes are not part of it)."""
+        return {k: v for k, v in self.__dict__.items() if k != "processes"}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Container:
+        return cls(**state)
 
     @property
     def read_only(self) -> bool:
@@ -511,26 +555,34 @@ class Container:
             check=False,
         )
 
-    def start(self, command: list[str], env: dict[str, str], log: Path) -> Process:
-        """Start `command` in the background; its output goes to `log`."""
-        with log.open("wb") as out:
+    def start(
+        self, command: list[str], env: dict[str, str], log: Path, *, detach: bool = False
+    ) -> Process:
+        """Start `command` in the background, its output into `log`; `detach`: in a session of
+        its own, to outlive the caller (who must then stop it by pid)."""
+        with log.open("ab") as out:
             popen = subprocess.Popen(
                 self.argv(command, env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                start_new_session=detach,
             )
         process = Process(popen, log)
-        self.processes.append(process)
+        if not detach:
+            self.processes.append(process)
         return process
 
-    def close(self) -> None:
-        """Stop what runs here (by pid), then remove the container."""
-        for process in reversed(self.processes):
-            process.stop()
+    def remove(self) -> None:
+        """Remove the container (whatever it ran must be stopped first)."""
         if self.run_dir is not None:
-            with suppress(OSError):
-                subprocess.run(["umount", str(self.root / "run")], capture_output=True, check=False)
+            subprocess.run(["umount", f"{self.root}/run"], capture_output=True, check=False)
         buildah("rm", self.id, check=False)
         if self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop what was started here (by pid), then remove the container."""
+        for process in reversed(self.processes):
+            process.stop()
+        self.remove()

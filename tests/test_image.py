@@ -213,7 +213,7 @@ def stack(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     containers: list[Container] = []
 
     def container() -> Container:
-        made = Container(
+        made = Container.create(
             image.tag, workdir, tmpfs=list(service["tmpfs"]), volumes={image.data_path(): data}
         )
         containers.append(made)
