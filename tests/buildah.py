@@ -112,7 +112,7 @@ def ensure_bases(names: list[str], scratch: Path) -> list[Base]:
         if pulled.returncode == 0:
             found.append(Base(name, "registry", f"pulled {reference}"))
             continue
-        why = (pulled.stderr.strip().splitlines() or ["no answer"])[-1]
+        why = ": ".join((pulled.stderr.strip() or "no answer").splitlines()[-1].split(": ")[-2:])
         labels = _image_labels(reference)
         if labels is not None and STAND_IN_LABEL in labels:
             found.append(
@@ -329,7 +329,7 @@ def build(context: Path, tag: str) -> Build:
     steps = [step for step in steps if not step.startswith("FROM ")]
     done.steps = len(steps)
     done.cached = sum("--> Using cache" in step for step in steps)
-    done.ran = [" ".join(step.split()[:3]) for step in steps if "--> Using cache" not in step]
+    done.ran = [step.splitlines()[0][:40] for step in steps if "--> Using cache" not in step]
     if result.returncode == 0:
         done.size = json.loads(buildah("images", "--json", tag))[0]["size"]
         _drop_superseded_layers(tag, log)
