@@ -126,8 +126,11 @@ class Project:
         return dict(interpolate(self.raw_services[name], self.variables))
 
     def image(self, name: str) -> str:
+        """The service's image; a name without a registry is a local one (never pulled)."""
         image = str(self.service(name)["image"])
-        return image if "/" in image.split(":")[0] else f"localhost/{image}"
+        first = image.split("/", 1)[0]
+        local = "/" not in image or not ("." in first or ":" in first or first == "localhost")
+        return f"localhost/{image}" if local else image
 
     def save(self) -> None:
         self.state_path.write_text(json.dumps({"containers": self.containers}, indent=1))

@@ -31,6 +31,7 @@ from .running_product import asyncpg_dsn, database_server
 from .test_image import clean_env, execute
 
 pytestmark = pytest.mark.slow
+IMAGE = "localhost/hiagent-template-deploy/acme-support"  # APP_IMAGE: never a user's image
 
 
 @dataclass
@@ -109,7 +110,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     (bin_dir / "docker").chmod(0o755)
     unreachable = "http://127.0.0.1:9"  # HiAgent is not needed to be ready (a soft check)
     (project / ".env").write_text(
-        "APP_ENV=prod\nAPI_REPLICAS=1\nWORKER_REPLICAS=1\nHIAGENT_ADMIN_USERNAME=admin\n"
+        f"APP_ENV=prod\nAPP_IMAGE={IMAGE}\nAPI_REPLICAS=1\nWORKER_REPLICAS=1\n"
+        "HIAGENT_ADMIN_USERNAME=admin\n"
         f"VOLC_ACCESSKEY=deploy-access-key\nVOLC_SECRETKEY=deploy-secret-key\n"
         f"HIAGENT_TOP_ENDPOINT={unreachable}\n"
         f"HIAGENT_APP_BASE_URL={unreachable}/api/proxy/api/v1\n"
@@ -146,7 +148,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
             stop(record["pid"], 0)
             Container.from_state(record["container"]).remove()
         for tag in ("v1", "v2", "v3"):
-            buildah("rmi", f"localhost/acme-support:{tag}", check=False)
+            buildah("rmi", f"{IMAGE}:{tag}", check=False)
         with suppress(Exception):
             execute(asyncpg_dsn(server), f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
@@ -155,7 +157,7 @@ def test_deploy_releases_rolls_back_and_keeps_serving_through_a_broken_release(h
     first = host.deploy("--tag", "v1", "--no-backup")
     assert first.returncode == 0, first.stdout + first.stderr
     assert host.running() == [("api", "v1"), ("worker", "v1")]
-    v1 = image_id("localhost/acme-support:v1")
+    v1 = image_id(f"{IMAGE}:v1")
     assert all(serving_image(record) == v1 for record in host.containers())
     assert all(ready(record) == 200 for record in host.containers() if record["service"] == "api")
 
@@ -165,7 +167,7 @@ def test_deploy_releases_rolls_back_and_keeps_serving_through_a_broken_release(h
     second = host.deploy("--tag", "v2", "--no-backup")
     assert second.returncode == 0, second.stdout + second.stderr
     assert host.running() == [("api", "v2"), ("worker", "v2")]
-    v2 = image_id("localhost/acme-support:v2")
+    v2 = image_id(f"{IMAGE}:v2")
     assert v2 != v1
     assert all(serving_image(record) == v2 for record in host.containers())
     assert (host.project / ".data/deploy/previous-tag").read_text().strip() == "v1"
