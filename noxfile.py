@@ -20,6 +20,7 @@ nox.options.sessions = [
     "faults",
     "update",
     "deploy",
+    "image",
     "dashboard",
 ]
 
@@ -126,6 +127,20 @@ def deploy(session: nox.Session) -> None:
         "tests/test_deploy.py",
         "tests/test_observability_assets.py",
         *session.posargs,
+    )
+
+
+@nox.session
+def image(session: nox.Session) -> None:
+    """The product's real image, built with buildah and run (no Docker engine needed).
+
+    Default and worker-off/dashboard-off profiles: the Dockerfile built (registry bases, or
+    stand-ins it names), then bootstrap, serve and worker from the image, read-only, on the
+    machine's PostgreSQL and Redis; deploy.sh's rollback on the built image. -rP prints the
+    bases, build times, image sizes and run times.
+    """
+    session.run(
+        "pytest", "-rP", "tests/test_image.py", "tests/test_image_deploy.py", *session.posargs
     )
 
 
