@@ -11,6 +11,7 @@ const inputs = {
   cold_retention_days: 365,
   db_pool_size: 10,
   db_max_overflow: 10,
+  server_processes: 1,
 }
 
 describe('capacity', () => {

@@ -28,6 +28,7 @@ const schema = z.object({
   cold_retention_days: count('a number of days', 3650).int('Enter a whole number.').min(1, 'At least 1 day.'),
   db_pool_size: count('a number of connections', 1000).int('Enter a whole number.').min(1, 'At least 1.'),
   db_max_overflow: count('a number of connections', 1000).int('Enter a whole number.'),
+  server_processes: count('a number of server processes', 256).int('Enter a whole number.').min(1, 'At least 1.'),
 })
 
 const FIELDS: { name: keyof Inputs; label: string; hint: string; step?: string }[] = [
@@ -38,6 +39,7 @@ const FIELDS: { name: keyof Inputs; label: string; hint: string; step?: string }
   { name: 'cold_retention_days', label: 'Keep archived calls for (days)', hint: 'Counted from the day of the call.' },
   { name: 'db_pool_size', label: 'Database connections per instance', hint: 'Kept open all the time.' },
   { name: 'db_max_overflow', label: 'Extra connections when busy', hint: 'Opened for peaks, then closed.' },
+  { name: 'server_processes', label: 'Server processes per instance', hint: 'One per CPU in production.' },
 ]
 
 /** Resource recommendations from the load you expect, or from last week's traffic. */
