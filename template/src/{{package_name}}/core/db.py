@@ -36,11 +36,6 @@ class Database:
     or a firewall may have closed it); one in steady use is not, which saves a round trip per
     request. A connection that breaks in use is answered by a retry of reads and a 503 with
     Retry-After for writes (docs/security.md), and the pool then renews every older connection.
-
-    Sessions of GET and HEAD requests (`read_sessionmaker`) run each statement on its own, with
-    no BEGIN and ROLLBACK around them: two round trips fewer per read. PostgreSQL's default
-    isolation (read committed) gives each statement its own snapshot anyway, so reads see the
-    same data either way; writes belong in POST, PUT, PATCH and DELETE (docs/performance.md).
     """
 
     def __init__(self, url: str, settings: Settings) -> None:
@@ -58,11 +53,6 @@ class Database:
         _ping_after_idle(self.engine, settings.db_ping_after_idle_s)
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
-        )
-        self.read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-            class_=AsyncSession,
-            expire_on_commit=False,
         )
 
     @asynccontextmanager
@@ -109,19 +99,11 @@ async def get_database(request: Request) -> Database:
     return database
 
 
-_READS = frozenset({"GET", "HEAD"})
-
-
 async def get_session(
-    request: Request, database: Annotated[Database, Depends(get_database)]
+    database: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
-    """A session per request; rolled back if the handler did not commit.
-
-    GET and HEAD get one without a transaction (see `Database`): they read, and they are the
-    requests retried when a connection breaks.
-    """
-    maker = database.read_sessionmaker if request.method in _READS else database.sessionmaker
-    async with maker() as session:
+    """A session per request; rolled back if the handler did not commit."""
+    async with database.session() as session:
         yield session
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import func, text
@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from ...app import create_app
-from ..db import Database, get_session
+from ..db import Database
 from ..security import PASSWORD_THREAD_NICENESS, password_work
 from ..settings import AppEnv, Settings, available_cpus
 from ..tracing import tracer
@@ -92,31 +92,6 @@ async def test_a_request_makes_one_server_span_not_one_per_message(
     names = [span.name for span in span_exporter.get_finished_spans()]
     assert any(name.endswith("/api/v1/agent-configs") for name in names), names
     assert not [name for name in names if name.endswith((" send", " receive"))], names
-
-
-async def _transaction_started_twice(request_method: str, database: Database) -> bool:
-    """Whether two statements of this method's request session ran in two transactions."""
-    request = Request({"type": "http", "method": request_method, "headers": [], "app": None})
-    sessions = get_session(request, database)
-    session = await anext(sessions)
-    try:
-        stamp = select(func.transaction_timestamp())
-        first = (await session.exec(stamp)).one()
-        await asyncio.sleep(0.01)
-        second = (await session.exec(stamp)).one()
-    finally:
-        await sessions.aclose()
-    return bool(first != second)
-
-
-async def test_reads_run_without_a_transaction_and_writes_in_one(app: FastAPI) -> None:
-    database: Database = app.state.database
-    # GET and HEAD: each statement on its own (no BEGIN and ROLLBACK round trips).
-    assert await _transaction_started_twice("GET", database)
-    assert await _transaction_started_twice("HEAD", database)
-    # Everything else: one transaction for the whole request, committed or rolled back.
-    for method in ("POST", "PUT", "PATCH", "DELETE"):
-        assert not await _transaction_started_twice(method, database), method
 
 
 async def _backend_pid(database: Database) -> int:
