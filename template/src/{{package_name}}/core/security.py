@@ -97,8 +97,11 @@ def _yield_cpu_to_requests() -> None:
     """
     if sys.platform != "linux":  # elsewhere the id below is not a thread's, so leave it alone
         return
+    thread = threading.get_native_id()
     with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PASSWORD_THREAD_NICENESS)
+        # Relative to the process's own nice value, which the thread starts with.
+        niceness = os.getpriority(os.PRIO_PROCESS, thread) + PASSWORD_THREAD_NICENESS
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
 
 
 _password_work: list[PasswordWork] = []
