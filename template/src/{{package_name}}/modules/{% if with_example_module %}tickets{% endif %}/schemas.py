@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .models import TicketPriority, TicketStatus
 
 CATEGORIES = ("billing", "technical", "account", "other")
 
 
+def _stripped(value: str) -> str:
+    # After the length limits, so they apply to the text as sent (as the schema says).
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
 class TicketCreate(BaseModel):
     """A new ticket; triage starts in the background."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=10_000)
+    subject: Annotated[str, AfterValidator(_stripped)] = Field(min_length=1, max_length=200)
+    body: Annotated[str, AfterValidator(_stripped)] = Field(min_length=1, max_length=10_000)
     customer_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)
 
 
