@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -26,8 +25,8 @@ class TicketCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: Annotated[str, AfterValidator(_stripped)] = Field(min_length=1, max_length=200)
-    body: Annotated[str, AfterValidator(_stripped)] = Field(min_length=1, max_length=10_000)
+    subject: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_stripped)]
+    body: Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_stripped)]
     customer_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)
 
 
