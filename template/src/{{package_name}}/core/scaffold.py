@@ -52,17 +52,30 @@ class $cls(SQLModel, table=True):
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _stripped(value: str) -> str:
+    # After the length limits, so they apply to the text as sent (as the OpenAPI schema says).
+    return value.strip()
+
+
+def _stripped_not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
 
 
 class ${cls}Create(BaseModel):
     """A new item."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    notes: str = Field(default="", max_length=5000)
+    title: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_stripped_not_blank)]
+    notes: Annotated[str, Field(max_length=5000), AfterValidator(_stripped)] = ""
 
 
 class ${cls}Read(BaseModel):

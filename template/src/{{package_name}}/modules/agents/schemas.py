@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .models import ConfigType
 
@@ -36,6 +43,12 @@ def check_name(value: str) -> str:
 APP_KEY_PATTERN = r"^[!-~]+$"
 
 
+# Text is stripped of surrounding whitespace *after* its length limit, so the limit applies to
+# the text as sent, as the OpenAPI schema says (stripping first would accept what it refuses).
+Description = Annotated[str, Field(max_length=2000), AfterValidator(str.strip)]
+PlatformId = Annotated[str, Field(max_length=255), AfterValidator(str.strip)]
+
+
 class _Limits(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, le=1000)
     first_token_timeout_s: float = Field(default=30.0, ge=0.1, le=600)
@@ -45,16 +58,16 @@ class _Limits(BaseModel):
 class AgentConfigCreate(_Limits):
     """A new configuration. `app_key` comes from the HiAgent platform."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     app_key: str = Field(min_length=1, max_length=255, pattern=APP_KEY_PATTERN)
     config_type: ConfigType = ConfigType.AGENT
-    description: str = Field(default="", max_length=2000)
-    workspace_id: str | None = Field(default=None, max_length=255)
-    workflow_id: str | None = Field(default=None, max_length=255)
-    dataset_ids: list[str] = Field(default_factory=list, max_length=100)
-    tool_id: str | None = Field(default=None, max_length=255)
+    description: Description = ""
+    workspace_id: PlatformId | None = None
+    workflow_id: PlatformId | None = None
+    dataset_ids: list[PlatformId] = Field(default_factory=list, max_length=100)
+    tool_id: PlatformId | None = None
     variables: dict[str, str] = Field(default_factory=dict, max_length=100)
     enabled: bool = True
 
@@ -71,16 +84,16 @@ class AgentConfigCreate(_Limits):
 class AgentConfigUpdate(BaseModel):
     """Changes to a configuration; omitted fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     app_key: str | None = Field(default=None, min_length=1, max_length=255, pattern=APP_KEY_PATTERN)
     config_type: ConfigType | None = None
-    description: str | None = Field(default=None, max_length=2000)
-    workspace_id: str | None = Field(default=None, max_length=255)
-    workflow_id: str | None = Field(default=None, max_length=255)
-    dataset_ids: list[str] | None = Field(default=None, max_length=100)
-    tool_id: str | None = Field(default=None, max_length=255)
+    description: Description | None = None
+    workspace_id: PlatformId | None = None
+    workflow_id: PlatformId | None = None
+    dataset_ids: list[PlatformId] | None = Field(default=None, max_length=100)
+    tool_id: PlatformId | None = None
     variables: dict[str, str] | None = Field(default=None, max_length=100)
     enabled: bool | None = None
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
