@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .test_agent_configs_api import BASE, create
+from .test_agent_configs_api import BASE, config, create
 
 TOO_BIG_ID = 2**31  # one past the largest PostgreSQL `integer`
 HUGE = 2**63  # past `bigint` too
@@ -163,3 +163,19 @@ async def test_a_search_longer_than_100_characters_is_422(
 ) -> None:
     response = await client.get(BASE, params={"search": "x" * 101}, headers=viewer_headers)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("description", 2000), ("workspace_id", 255), ("name", 100), ("app_key", 255)],
+)
+async def test_limits_apply_to_the_text_as_sent_before_stripping(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], field: str, limit: int
+) -> None:
+    # One character over the schema's maxLength, past it only by a leading form feed: the schema
+    # refuses it, so the API must too (it once stripped first and accepted it).
+    body = config(**{field: "\f" + "a" * limit})
+    response = await client.post(BASE, json=body, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    created = await create(client, admin_headers, name=" Spaced Bot ", description="  hello  ")
+    assert (created["name"], created["description"]) == ("Spaced Bot", "hello")
