@@ -222,6 +222,7 @@ class Side:
     samples: list[float] = field(default_factory=list)
     seconds: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)
+    cpu_seconds: float = 0.0  # the server's CPU time (user + system, its process tree)
 
     @property
     def rate(self) -> float:
@@ -341,6 +342,23 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its descendants, from /proc.
+
+    CPU per request is the figure that least depends on what else the machine is doing: req/s
+    and latency fall when other work takes the cores, CPU per request hardly moves.
+    """
+    ticks, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(x) for x in (task / "children").read_text().split()]
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
 async def server(
     side: Server, env: dict[str, str], port: int
@@ -403,6 +421,7 @@ class Bench:
         self.names = ("ours", "floor", "fft") if args.fft else ("ours", "floor")
         self.cold: dict[str, list[float]] = {name: [] for name in self.names}
         self.rss: dict[str, int] = {}
+        self.pids: dict[str, int] = {}
 
     @property
     def environment(self) -> dict[str, str]:
@@ -500,6 +519,7 @@ class Bench:
                     processes[name], _ = await stack.enter_async_context(
                         server(servers[name], env, ports[name])
                     )
+                    self.pids[name] = processes[name].pid
                 token = await self.seed(ports["ours"])
                 signed_in = {"Authorization": f"Bearer {token}"}
                 servers["ours"].headers = servers["floor"].headers = signed_in
@@ -591,6 +611,7 @@ class Bench:
                 for number in range(args.rounds):
                     results = {}
                     for side in cell.order(number):
+                        before = _tree_cpu_seconds(self.pids[side])
                         results[side] = await load(
                             ports[side],
                             servers[side].headers,
@@ -599,6 +620,7 @@ class Bench:
                             args.seconds,
                             args.client,
                         )
+                        results[side].cpu_seconds = _tree_cpu_seconds(self.pids[side]) - before
                     cell.rounds.append(results)
                 self.cells.append(cell)
         log(f"list at 16 callers while {LOGINS} sign in, ours only")
@@ -624,8 +646,8 @@ class Bench:
         """The Markdown table."""
         lines = [
             "| cell | callers | side | requests | req/s | p50 ms | p99 ms "
-            "| req/s ratio min/med/max | p50 ratio min/med/max |",
-            "|---|---:|---|---:|---:|---:|---:|---|---|",
+            "| req/s ratio min/med/max | p50 ratio min/med/max | CPU ms/req | CPU ratio |",
+            "|---|---:|---|---:|---:|---:|---:|---|---|---:|---:|",
         ]
 
         def spread(values: list[float]) -> str:
@@ -640,6 +662,13 @@ class Bench:
                 for r in cell.rounds:
                     failures.update(r[side].failures)
                 failed = ", ".join(f"{n} {kind}" for kind, n in failures.items())
+                cpu = sum(r[side].cpu_seconds for r in cell.rounds) * 1000
+                cpu_per = cpu / len(samples) if samples and cpu else float("nan")
+                base_samples = sum(len(r[base].samples) for r in cell.rounds)
+                base_cpu = sum(r[base].cpu_seconds for r in cell.rounds) * 1000
+                base_per = base_cpu / base_samples if base_samples and base_cpu else float("nan")
+                cpu_ratio = f"{cpu_per / base_per:.2f}" if side != base and base_cpu else ""
+                cpu_text = f"{cpu_per:.2f}" if cpu else ""  # not measured for the logins cell
                 ratios = ("", "")
                 if side != base:
                     rate = [r[side].rate / r[base].rate for r in cell.rounds if r[base].rate]
@@ -653,7 +682,7 @@ class Bench:
                     f"{f' (failed: {failed})' if failed else ''} "
                     f"| {len(samples) / seconds if seconds else 0:.0f} "
                     f"| {quantile(samples, 0.5):.2f} | {quantile(samples, 0.99):.2f} "
-                    f"| {ratios[0]} | {ratios[1]} |"
+                    f"| {ratios[0]} | {ratios[1]} | {cpu_text} | {cpu_ratio} |"
                 )
         for name in self.names:
             times = self.cold[name]
@@ -665,6 +694,11 @@ class Bench:
             )
         lines.append("")
         lines.append("Ratios are side/floor per round (for the logins cell: with/without).")
+        lines.append(
+            "CPU ms/req: the server's own CPU time (its process tree, not PostgreSQL's) over the "
+            "requests it answered; CPU ratio is against the baseline side, all rounds together. "
+            "It moves least when other work shares the machine."
+        )
         lines.append("Cold start: p50 column is the median, p99 column the slowest, in seconds.")
         lines.append("")
         facts["RSS after the load"] = ", ".join(

@@ -43,9 +43,9 @@ def mask_app_key(app_key: str) -> str:
     return "…" + app_key[-4:] if len(app_key) > 8 else "…"
 
 
-def present(config: AgentConfig, user: User) -> AgentConfigRead:
+def present(config: AgentConfig | AgentConfigRead, user: User) -> AgentConfigRead:
     """A configuration for this user: viewers see only the end of the app key."""
-    read = AgentConfigRead.model_validate(config)
+    read = config if isinstance(config, AgentConfigRead) else AgentConfigRead.model_validate(config)
     if user.role == Role.VIEWER:
         read.app_key = mask_app_key(read.app_key)
     return read

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,11 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ...core.errors import ConflictError, InvalidRequestError, NotFoundError
 from ...core.params import MAX_ROW_ID, escape_like
 from .models import AgentConfig, AgentConfigVersion, ConfigType
-from .schemas import AgentConfigCreate, AgentConfigUpdate, ConfigSort
+from .schemas import AgentConfigCreate, AgentConfigRead, AgentConfigUpdate, ConfigSort
 
 # Fields captured in each version snapshot (everything a person can change).
 SNAPSHOT_FIELDS = tuple(AgentConfigCreate.model_fields)
 SORTABLE = {sort.value for sort in ConfigSort if not sort.value.startswith("-")}
+_READ_PAGE = TypeAdapter(list[AgentConfigRead])
+# Built once: a statement's columns are coerced when it is made, about a third of its cost.
+_PAGE = sa_select(*AgentConfig.__table__.columns, func.count().over().label("total"))  # type: ignore[attr-defined]
 
 
 def snapshot(config: AgentConfig) -> dict[str, Any]:
@@ -82,8 +86,14 @@ async def list_configs(
     sort: str,
     limit: int,
     offset: int,
-) -> tuple[list[AgentConfig], int]:
-    """A filtered, sorted page of configurations and the total that matched."""
+) -> tuple[list[AgentConfigRead], int]:
+    """A filtered, sorted page of configurations and the total that matched.
+
+    The dashboard's most frequent read, so it is one Core query (no ORM objects: the rows go
+    straight to the response model, about half the CPU of loading entities), with the total
+    riding on every row (`count(*) OVER ()`, counted before LIMIT). PostgreSQL reads every
+    matching row to count them either way; a product holds tens to hundreds of configurations.
+    """
     conditions = []
     if search:
         # `%` and `_` typed by a person are literal characters, not wildcards.
@@ -105,11 +115,20 @@ async def list_configs(
             f"Cannot sort by {field!r}; use one of {', '.join(sorted(SORTABLE))}."
         )
     order = getattr(AgentConfig, field)
-    query = select(AgentConfig).where(*conditions)
-    query = query.order_by(order.desc() if descending else order, col(AgentConfig.id))
-    rows = await session.exec(query.limit(limit).offset(offset))
+    query = (
+        _PAGE.where(*conditions)
+        .order_by(order.desc() if descending else order, col(AgentConfig.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.execute(query)).all()
+    if rows:
+        return _READ_PAGE.validate_python(rows), int(rows[0].total)
+    if offset == 0:
+        return [], 0
+    # A page past the end has no row to carry the total.
     total = await session.exec(select(func.count()).select_from(AgentConfig).where(*conditions))
-    return list(rows.all()), int(total.one())
+    return [], int(total.one())
 
 
 async def suggest_name(session: AsyncSession, name: str) -> str:

@@ -107,6 +107,25 @@ async def test_search_filter_and_sort(
     assert bad_sort.status_code == 422
 
 
+async def test_every_page_reports_the_total_that_matched(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # The total rides on the page's rows; a page past the end has none and counts on its own.
+    for name in ("One", "Two", "Three"):
+        await create(client, admin_headers, name=name)
+    await create(client, admin_headers, name="Off", enabled=False)
+
+    async def page(**params: Any) -> tuple[list[str], int]:
+        body = (await client.get(BASE, params=params, headers=admin_headers)).json()
+        return [c["name"] for c in body["items"]], body["total"]
+
+    assert await page(limit=2) == (["Off", "One"], 4)
+    assert await page(limit=2, offset=2) == (["Three", "Two"], 4)
+    assert await page(limit=2, offset=4) == ([], 4)
+    assert await page(limit=2, offset=1000, enabled="true") == ([], 3)
+    assert await page(search="nothing like this") == ([], 0)
+
+
 async def test_versions_record_who_and_what_and_restore(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
