@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -63,6 +65,34 @@ async def test_the_four_services_share_one_pool_closed_on_exit(test_settings: Se
         assert not client.is_closed
     assert client.is_closed
     assert built.chat.http_client.is_closed
+
+
+async def test_start_up_builds_one_client_pair_and_loads_the_ca_bundle_once(
+    test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK's constructor builds two clients per service, each loading the CA bundle (about
+    # 20 ms apiece): 8 of them were a fifth of the start-up (docs/performance.md).
+    built: list[str] = []
+    for kind in (httpx.Client, httpx.AsyncClient):
+        original = kind.__init__
+
+        def counting(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            built.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "__init__", counting)
+    loads: list[object] = []
+    original_load = ssl.SSLContext.load_verify_locations
+
+    def counting_load(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        original_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting_load)
+    async with open_services(test_settings, OPTIONS):
+        pass
+    assert sorted(built) == ["AsyncClient", "Client"]
+    assert len(loads) == 1
 
 
 async def test_credentials_come_from_settings_even_with_a_volc_env_file(
