@@ -105,7 +105,7 @@ def recommend(
             label="Calls in progress at the peak",
             value=concurrent,
             unit="calls",
-            reason=f"{per_second:.3g} calls a second, each lasting "
+            reason=f"{_count(per_second, 'call', 'calls')} a second, each lasting "
             f"{seconds(load.average_call_seconds)}, plus {int((HEADROOM - 1) * 100)}% to "
             "spare",
         ),
@@ -183,7 +183,9 @@ def recommend(
 
 
 def _count(value: float, one: str, many: str) -> str:
-    return f"{value:g} {one if value == 1 else many}"
+    """ "1 call", "2 calls", "0.167 calls": whole numbers in full, others to 3 figures."""
+    shown = f"{int(value):,}" if value == int(value) else f"{value:.3g}"
+    return f"{shown} {one if value == 1 else many}"
 
 
 def _worker(load: SizingInput) -> list[Recommendation]:

@@ -102,6 +102,8 @@ def test_durations_are_rounded_as_people_write_them() -> None:
     reason = values_by_key(recommend(SizingInput(average_call_seconds=0.15344)))
     assert "0.15 s" in reason["concurrent_calls"].reason
     assert "0.15344" not in reason["concurrent_calls"].reason
+    one_a_second = values_by_key(recommend(SizingInput(peak_requests_per_minute=60)))
+    assert one_a_second["concurrent_calls"].reason.startswith("1 call a second")  # type: ignore[attr-defined]
 
 
 def values_by_key(result: object) -> dict[str, object]:
