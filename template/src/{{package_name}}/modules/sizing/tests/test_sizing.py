@@ -145,3 +145,27 @@ async def test_the_api_sizes_the_worker_when_the_product_has_it(
     assert ("worker_processes" in keys) is HAS_WORKER
     assert ("redis_memory_mb" in keys) is HAS_WORKER
     assert body["source"] == "the figures you entered"
+
+
+async def test_observed_durations_are_rounded_as_people_would_enter_them(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], db_session: AsyncSession
+) -> None:
+    now = utcnow()
+    for i, duration in enumerate((150, 157, 153)):
+        db_session.add(
+            RequestLog(
+                correlation_id=f"r{i}",
+                endpoint="invoke",
+                status="success",
+                duration_ms=duration,
+                timestamp=now - timedelta(seconds=i),
+            )
+        )
+    await db_session.commit()
+    body = (
+        await client.post("/api/v1/sizing", json={"use_observed": True}, headers=viewer_headers)
+    ).json()
+    assert body["inputs"]["average_call_seconds"] == 0.15  # not 0.15333...
+    reasons = " ".join(r["reason"] for r in body["recommendations"])
+    assert "0.15 s" in reasons
+    assert "0.153" not in reasons
