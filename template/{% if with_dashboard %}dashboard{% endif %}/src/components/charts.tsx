@@ -35,11 +35,26 @@ function ChartFrame({ label, summary, children }: { label: string; summary: stri
   )
 }
 
+const GRAIN_WORDS: Record<string, string> = { minute: 'minute', hour: 'hour', day: 'day' }
+
 export function CallsChart({ series, grain }: { series: Point[]; grain: Grain }) {
   const total = series.reduce((sum, p) => sum + p.requests, 0)
   const errors = series.reduce((sum, p) => sum + p.errors, 0)
   const busiest = series.reduce((best, p) => (p.requests > (best?.requests ?? -1) ? p : best), series[0])
   const ticks = tickFormatter(grain)
+  if (series.length < 2) {
+    // An area needs two points to show: say the one figure instead.
+    const only = series[0]
+    return (
+      <div className="flex h-64 w-full items-center justify-center rounded-md border border-dashed border-border p-6 text-center">
+        <p data-testid="calls-sentence">
+          {only
+            ? `Only one ${GRAIN_WORDS[grain] ?? 'period'} so far (${ticks(only.bucket)}): ${formatNumber(only.requests)} call${only.requests === 1 ? '' : 's'}, ${formatNumber(only.errors)} failed. The chart appears once there are two or more.`
+            : 'No calls to draw in this period yet.'}
+        </p>
+      </div>
+    )
+  }
   return (
     <ChartFrame
       label="Calls over time"
@@ -57,8 +72,6 @@ export function CallsChart({ series, grain }: { series: Point[]; grain: Grain })
     </ChartFrame>
   )
 }
-
-const GRAIN_WORDS: Record<string, string> = { minute: 'minute', hour: 'hour', day: 'day' }
 
 export function LatencyChart({ series, grain }: { series: Point[]; grain: Grain }) {
   const ticks = tickFormatter(grain)

@@ -102,6 +102,7 @@ describe('usage', () => {
     }))
     renderApp('/analytics?range=24h', backend)
     const sentence = await screen.findByTestId('latency-sentence', {}, { timeout: 5000 })
+    expect(screen.getByTestId('calls-sentence')).toHaveTextContent(/^Only one hour so far \(.+\): 3 calls, 0 failed\./)
     expect(sentence).toHaveTextContent(/^Only one hour has calls so far \(.+\): a typical call took 800 ms, and the slowest 1 in 20 took up to 2\.4 s\./)
   })
 })
