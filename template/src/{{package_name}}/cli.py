@@ -456,6 +456,7 @@ def sizing(
 ) -> None:
     """Recommend instances, limits, connections and storage for a load."""
     from .modules.sizing.calculator import SizingInput, recommend
+    from .modules.sizing.router import HAS_WORKER
 
     settings = load_settings()
     values: dict[str, float] = {
@@ -463,7 +464,7 @@ def sizing(
         "average_call_seconds": average_call_seconds,
         "average_tokens_per_call": average_tokens_per_call,
     }
-    source = "expected"
+    source = "the figures you entered"
     if observed:
         settings = use_embedded_database_if_unset(settings)
         seen = asyncio.run(_observed(settings))
@@ -471,7 +472,7 @@ def sizing(
             typer.echo("No traffic recorded in the last 7 days: using the values given.")
         else:
             values.update(seen)
-            source = "observed over the last 7 days"
+            source = "last week's calls"
     load = SizingInput(
         **values,
         hot_retention_days=settings.retention_request_log_hot_days,
@@ -480,10 +481,11 @@ def sizing(
         db_max_overflow=settings.db_max_overflow,
         server_processes=settings.server_processes,
     )
-    result = recommend(load, source=source)
-    typer.echo(f"Recommendations ({result.source}):")
+    result = recommend(load, source=source, worker=HAS_WORKER)
+    typer.echo(f"Recommendations (based on {result.source}):")
     for item in result.recommendations:
-        typer.echo(f"  {item.label:<42} {item.value:>14,} {item.unit:<12} {item.reason}")
+        where = f" [set: {item.setting}]" if item.setting else ""
+        typer.echo(f"  {item.label:<44} {item.value:>14,} {item.unit:<12} {item.reason}{where}")
 
 
 async def _observed(settings: Settings) -> dict[str, float] | None:

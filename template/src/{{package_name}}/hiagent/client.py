@@ -683,6 +683,26 @@ class HiAgentClient:
             problems.append("paused after repeated failures: " + ", ".join(paused))
         return "; ".join(problems) or None
 
+    async def app_api_problem(self) -> str | None:
+        """Why the App API (which agents are called through) cannot be used; None if it can.
+
+        The same cached probe as readiness, so the dashboard asking often costs nothing.
+        """
+        if self.services is None:
+            return "HiAgent is not configured: " + "; ".join(self.problems)
+        for result in await self._cached_probe(self.services):
+            if not result.ok and result.address == self.services.app_base_url:
+                return f"{result.surface} at {result.address}: {result.message}"
+        return None
+
+    def breaker_states(self) -> dict[str, BreakerState]:
+        """The state of every breaker that is not closed, by target key (configuration id)."""
+        return {
+            key: state
+            for key, breaker in self._breakers.items()
+            if (state := breaker.state) is not BreakerState.CLOSED
+        }
+
     async def _cached_probe(self, services: HiAgentServices) -> list[ProbeResult]:
         async with self._probe_lock:
             now = asyncio.get_running_loop().time()

@@ -64,6 +64,7 @@ class HiAgentCallError(Exception):
         status: int | None = None,
         retry_after_s: float | None = None,
         details: dict[str, Any] | None = None,
+        said: str = "",
     ) -> None:
         super().__init__(message)
         self.error_type = error_type
@@ -71,6 +72,8 @@ class HiAgentCallError(Exception):
         self.status = status
         self.retry_after_s = retry_after_s
         self.details = details or {}
+        # HiAgent's own words (its error code and message), without our status or action names.
+        self.said = said
 
     @property
     def counts_as_failure(self) -> bool:
@@ -123,7 +126,9 @@ def classify(exc: BaseException, action: str) -> HiAgentCallError | None:
         text = exc.args[0] if exc.args else ""
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        return HiAgentCallError(ErrorType.UPSTREAM, f"HiAgent refused {action}: {text[:300]}")
+        return HiAgentCallError(
+            ErrorType.UPSTREAM, f"HiAgent refused {action}: {text[:300]}", said=text[:300]
+        )
     return None
 
 
@@ -144,6 +149,7 @@ def check_answer(result: Any, action: str) -> Any:
         f"HiAgent refused {action}: {error.code}: {error.message}",
         status=200,
         details={"hiagent_code": error.code},
+        said=f"{error.code}: {error.message}",
     )
 
 
@@ -184,6 +190,7 @@ def _from_status(response: httpx.Response, action: str) -> HiAgentCallError:
     status = response.status_code
     code, message = _envelope_error(response)
     said = f"{code}: {message}" if code else (message or response.reason_phrase)
+    hiagent_said = f"{code}: {message}" if code else message
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     details: dict[str, Any] = {"hiagent_status": status}
     if code:
@@ -195,6 +202,7 @@ def _from_status(response: httpx.Response, action: str) -> HiAgentCallError:
             status=status,
             retry_after_s=retry_after,
             details=details,
+            said=hiagent_said,
         )
     if status in (401, 403) or _mentions_auth(code):
         return HiAgentCallError(
@@ -202,6 +210,7 @@ def _from_status(response: httpx.Response, action: str) -> HiAgentCallError:
             f"HiAgent rejected the credentials for {action} ({status} {said})",
             status=status,
             details=details,
+            said=hiagent_said,
         )
     if status < 400:
         said = f"redirected to {response.headers.get('Location', '?')} (an SSO proxy in the way?)"
@@ -211,6 +220,7 @@ def _from_status(response: httpx.Response, action: str) -> HiAgentCallError:
         status=status,
         retry_after_s=retry_after,
         details=details,
+        said=hiagent_said if status >= 400 else "",
     )
 
 

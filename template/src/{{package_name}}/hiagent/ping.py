@@ -140,3 +140,35 @@ def _is_hiagent_answer(exc: Exception) -> bool:
 def _words(exc: Exception) -> str:
     error = classify(exc, "the probe")
     return error.message if error is not None else f"{type(exc).__name__}: {exc}"
+
+
+async def check_app_key(
+    services: HiAgentServices, app_key: str, *, timeout_s: float = 5.0
+) -> tuple[str, str]:
+    """Ask HiAgent about one app key with a harmless `get_app_config_preview`.
+
+    Returns `(verdict, app name or HiAgent's own words)`: verdict `accepted`, `rejected`
+    (HiAgent refused the key) or `unknown` (HiAgent could not be asked).
+    """
+    request = GetAppConfigPreviewRequest(app_key=app_key, user_id=PROBE_USER)
+    try:
+        async with asyncio.timeout(timeout_s):
+            answer = check_answer(
+                await services.chat.aget_app(app_key, request), "get_app_config_preview"
+            )
+    except TimeoutError:
+        return "unknown", ""
+    except Exception as exc:
+        error = classify(exc, "get_app_config_preview")
+        if error is None:
+            raise
+        if error.error_type is ErrorType.AUTH:
+            return "rejected", error.said
+        refused = error.status == 200 or (  # an error envelope, or a HiAgent 4xx answer
+            error.status is not None and 400 <= error.status < 500 and _is_hiagent_answer(exc)
+        )
+        if refused:
+            # HiAgent looked the key up and refused the app (unpublished, deleted, ...).
+            return "rejected", error.said
+        return "unknown", error.said
+    return "accepted", str(getattr(answer, "name", "") or "")

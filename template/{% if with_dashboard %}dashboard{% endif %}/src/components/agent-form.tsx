@@ -4,6 +4,7 @@ import * as React from 'react'
 import { Controller, useFieldArray, useForm } from 'react-hook-form'
 import { z } from 'zod'
 import { ApiError, type Schemas } from '@/api/client'
+import { AppKeyCheck } from '@/components/app-key-check'
 import { Problem } from '@/components/problem'
 import { Button } from '@/components/ui/button'
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card'
@@ -236,6 +237,7 @@ export function AgentForm({ initial, readOnly = false, submitLabel, onSubmit, ex
             <Field id="app_key" label="App key" error={errors.app_key?.message} hint="On the HiAgent platform, on the app's page." className="md:col-span-2">
               {(control) => <Input autoComplete="off" spellCheck={false} {...control} {...form.register('app_key')} />}
             </Field>
+            {!readOnly && <AppKeyCheck appKey={() => form.getValues('app_key')} />}
             {type !== 'agent' && (
               <Field id="workspace_id" label="Workspace ID" error={errors.workspace_id?.message} hint="Optional. The workspace that holds it.">
                 {(control) => <Input spellCheck={false} {...control} {...form.register('workspace_id')} />}

@@ -35,11 +35,26 @@ function ChartFrame({ label, summary, children }: { label: string; summary: stri
   )
 }
 
+const GRAIN_WORDS: Record<string, string> = { minute: 'minute', hour: 'hour', day: 'day' }
+
 export function CallsChart({ series, grain }: { series: Point[]; grain: Grain }) {
   const total = series.reduce((sum, p) => sum + p.requests, 0)
   const errors = series.reduce((sum, p) => sum + p.errors, 0)
   const busiest = series.reduce((best, p) => (p.requests > (best?.requests ?? -1) ? p : best), series[0])
   const ticks = tickFormatter(grain)
+  if (series.length < 2) {
+    // An area needs two points to show: say the one figure instead.
+    const only = series[0]
+    return (
+      <div className="flex h-64 w-full items-center justify-center rounded-md border border-dashed border-border p-6 text-center">
+        <p data-testid="calls-sentence">
+          {only
+            ? `Only one ${GRAIN_WORDS[grain] ?? 'period'} so far (${ticks(only.bucket)}): ${formatNumber(only.requests)} call${only.requests === 1 ? '' : 's'}, ${formatNumber(only.errors)} failed. The chart appears once there are two or more.`
+            : 'No calls to draw in this period yet.'}
+        </p>
+      </div>
+    )
+  }
   return (
     <ChartFrame
       label="Calls over time"
@@ -61,6 +76,24 @@ export function CallsChart({ series, grain }: { series: Point[]; grain: Grain })
 export function LatencyChart({ series, grain }: { series: Point[]; grain: Grain }) {
   const ticks = tickFormatter(grain)
   const worst = Math.max(0, ...series.map((p) => p.p95 ?? 0))
+  const timed = series.filter((p) => p.p50 !== null && p.p50 !== undefined)
+  if (timed.length < 2) {
+    // A line needs two points: one point alone is a dot lost in an empty chart. Say it instead.
+    const only = timed[0]
+    return (
+      <div className="flex h-64 w-full items-center justify-center rounded-md border border-dashed border-border p-6 text-center">
+        {only ? (
+          <p data-testid="latency-sentence">
+            Only one {GRAIN_WORDS[grain] ?? 'period'} has calls so far ({ticks(only.bucket)}): a typical call took{' '}
+            <strong>{formatDuration(only.p50)}</strong>, and the slowest 1 in 20 took up to <strong>{formatDuration(only.p95)}</strong>. The
+            chart appears once there are calls in two or more.
+          </p>
+        ) : (
+          <p data-testid="latency-sentence">No answers to time in this period yet.</p>
+        )}
+      </div>
+    )
+  }
   return (
     <ChartFrame label="Response time over time" summary={`Slowest 1 in 20 calls took up to ${formatDuration(worst)}.`}>
       <LineChart data={series} margin={{ top: 8, right: 12, bottom: 0, left: 0 }}>

@@ -1,6 +1,8 @@
 import { useQuery } from '@tanstack/react-query'
 import { Link } from 'react-router'
-import { api, call } from '@/api/client'
+import { api, call, type Schemas } from '@/api/client'
+import { Alert } from '@/components/ui/alert'
+import { Badge } from '@/components/ui/badge'
 import { cn } from '@/lib/cn'
 import { describeHealth } from '@/lib/health'
 
@@ -34,5 +36,33 @@ export function HealthNote({ agentId }: { agentId: number }) {
         </Link>
       )}
     </div>
+  )
+}
+
+export const hiagentStatusQuery = {
+  queryKey: ['hiagent-status'],
+  queryFn: () => call(api.GET('/api/v1/hiagent/status')),
+  refetchInterval: 15_000,
+}
+
+/** Whether apps can use an agent now: turned on is not enough when HiAgent cannot be reached. */
+export function AgentStatusBadge({ agent, status }: { agent: { id: number; enabled: boolean }; status?: Schemas['HiAgentStatusRead'] }) {
+  if (!agent.enabled) return <Badge>Turned off</Badge>
+  if (status && !status.reachable) return <Badge tone="danger">Cannot reach HiAgent</Badge>
+  if (status?.paused.includes(agent.id)) return <Badge tone="warning">Paused after failures</Badge>
+  if (status?.failing.includes(agent.id)) return <Badge tone="danger">Calls fail</Badge>
+  return <Badge tone="success">Available</Badge>
+}
+
+/** Above the agents list when HiAgent cannot be reached: no agent works, whatever its switch says. */
+export function HiAgentDown({ status }: { status?: Schemas['HiAgentStatusRead'] }) {
+  if (!status || status.reachable) return null
+  return (
+    <Alert tone="danger" className="mb-4" title="No agent can answer right now">
+      {status.message} Turned-on agents answer again as soon as HiAgent is back.{' '}
+      <Link to="/runbooks/hiagent-unreachable" className="underline">
+        What to do about this
+      </Link>
+    </Alert>
   )
 }

@@ -1,24 +1,13 @@
 import { Link } from 'react-router'
 import { ApiError } from '@/api/client'
 import { Alert } from '@/components/ui/alert'
-
-/** Which runbook helps with an error, by the error's code. */
-export const RUNBOOK_FOR: Record<string, string> = {
-  hiagent_unreachable: 'hiagent-unreachable',
-  hiagent_not_configured: 'hiagent-unreachable',
-  hiagent_timeout: 'hiagent-unreachable',
-  hiagent_error: 'hiagent-unreachable',
-  hiagent_auth_failed: 'rotate-secrets',
-  circuit_open: 'agent-paused',
-  busy: 'requests-waiting',
-  hiagent_rate_limited: 'requests-waiting',
-  service_unavailable: 'hiagent-unreachable',
-  internal_error: 'high-error-rate',
-}
+import { RUNBOOK_FOR } from '@/lib/errors'
 
 export function runbookFor(error: unknown): string | undefined {
   if (!(error instanceof ApiError)) return undefined
-  return RUNBOOK_FOR[error.code]
+  // The backend names the runbook for HiAgent's failures; the table covers the other codes.
+  const named = error.details.runbook
+  return typeof named === 'string' && named ? named : RUNBOOK_FOR[error.code]
 }
 
 /** An error in plain words, with a reference to quote and, when there is one, the runbook. */
@@ -26,9 +15,16 @@ export function Problem({ error, title = 'That did not work' }: { error: unknown
   const message = error instanceof Error ? error.message : 'Something went wrong.'
   const reference = error instanceof ApiError ? error.correlationId : undefined
   const runbook = runbookFor(error)
+  const technical = error instanceof ApiError && typeof error.details.detail === 'string' ? error.details.detail : null
   return (
     <Alert tone="danger" title={title}>
       <p>{message}</p>
+      {technical && (
+        <details className="mt-2 text-xs">
+          <summary className="cursor-pointer">Details for engineers</summary>
+          <p className="mt-1 break-words font-mono">{technical}</p>
+        </details>
+      )}
       {runbook && (
         <p className="mt-2">
           <Link to={`/runbooks/${runbook}`}>What to do about this</Link>

@@ -12,8 +12,9 @@ import { Input } from '@/components/ui/input'
 import { Textarea } from '@/components/ui/textarea'
 import { formatDuration, formatNumber, formatRelative } from '@/lib/format'
 
-type Agent = Pick<Schemas['AgentConfigRead'], 'id' | 'name' | 'config_type' | 'variables'>
-type TestRun = Schemas['TestRunRead']
+type Agent = Pick<Schemas['AgentConfigRead'], 'name' | 'config_type'> & { id?: number; variables?: Record<string, string> }
+/** A stored test run, or the outcome of trying unsaved settings (nothing stored). */
+type TestRun = Schemas['DraftTestRead']
 interface Pair {
   key: string
   value: string
@@ -34,8 +35,19 @@ export function testRunsKey(agentId: number) {
   return ['agent-configs', agentId, 'test-runs']
 }
 
-/** Try a configuration: the answer appears as it is written; every try is kept in the history. */
-export function TestConsole({ agent, onFinished }: { agent: Agent; onFinished?: (run: TestRun) => void }) {
+/**
+ * Try a configuration: the answer appears as it is written; every try is kept in the history.
+ * With `draft` (settings not saved yet) the settings themselves are tried and nothing is kept.
+ */
+export function TestConsole({
+  agent,
+  draft,
+  onFinished,
+}: {
+  agent: Agent
+  draft?: Schemas['AgentConfigCreate']
+  onFinished?: (run: TestRun) => void
+}) {
   const queryClient = useQueryClient()
   const prompt = PROMPTS[agent.config_type]
   const [query, setQuery] = React.useState('')
@@ -71,17 +83,12 @@ export function TestConsole({ agent, onFinished }: { agent: Agent; onFinished?: 
         : agent.config_type === 'retriever'
           ? { query: query.trim() }
           : { inputs: pairs }
+    const target: Target = draft ? { draft } : { id: agent.id ?? 0 }
     try {
       const finished =
         agent.config_type === 'agent'
-          ? await streamAnswer(agent.id, body, controller.signal, (text) => setAnswer((all) => all + text), setFailure)
-          : ((await call(
-              api.POST('/api/v1/agent-configs/{config_id}/test-runs', {
-                params: { path: { config_id: agent.id } },
-                body,
-                signal: controller.signal,
-              }),
-            )) as TestRun)
+          ? await streamAnswer(target, body, controller.signal, (text) => setAnswer((all) => all + text), setFailure)
+          : await runOnce(target, body, controller.signal)
       if (finished) {
         setRun(finished)
         if (finished.status !== 'success' && finished.error && agent.config_type !== 'agent')
@@ -93,7 +100,7 @@ export function TestConsole({ agent, onFinished }: { agent: Agent; onFinished?: 
     } finally {
       setRunning(false)
       abort.current = null
-      await queryClient.invalidateQueries({ queryKey: testRunsKey(agent.id) })
+      if (!draft && agent.id !== undefined) await queryClient.invalidateQueries({ queryKey: testRunsKey(agent.id) })
     }
   }
 
@@ -143,20 +150,40 @@ export function TestConsole({ agent, onFinished }: { agent: Agent; onFinished?: 
   )
 }
 
+/** What is tried: a saved configuration (by id) or unsaved settings. */
+type Target = { id: number; draft?: undefined } | { draft: Schemas['AgentConfigCreate']; id?: undefined }
+
+async function runOnce(target: Target, body: Schemas['TestRunRequest'], signal: AbortSignal): Promise<TestRun> {
+  if (target.draft)
+    return (await call(
+      api.POST('/api/v1/agent-configs/draft-test-runs', { body: { config: target.draft, test: body }, signal }),
+    )) as TestRun
+  return call(
+    api.POST('/api/v1/agent-configs/{config_id}/test-runs', { params: { path: { config_id: target.id } }, body, signal }),
+  ) as Promise<TestRun>
+}
+
 async function streamAnswer(
-  configId: number,
+  target: Target,
   body: Schemas['TestRunRequest'],
   signal: AbortSignal,
   onText: (text: string) => void,
   onError: (error: unknown) => void,
 ): Promise<TestRun | null> {
-  const result = await api
-    .POST('/api/v1/agent-configs/{config_id}/test-runs', {
-      params: { path: { config_id: configId }, header: { accept: 'text/event-stream' } },
-      body,
-      parseAs: 'stream',
-      signal,
-    })
+  const request = target.draft
+    ? api.POST('/api/v1/agent-configs/draft-test-runs', {
+        params: { header: { accept: 'text/event-stream' } },
+        body: { config: target.draft, test: body },
+        parseAs: 'stream',
+        signal,
+      })
+    : api.POST('/api/v1/agent-configs/{config_id}/test-runs', {
+        params: { path: { config_id: target.id }, header: { accept: 'text/event-stream' } },
+        body,
+        parseAs: 'stream',
+        signal,
+      })
+  const result = await (request as Promise<{ data?: unknown; error?: unknown; response: Response }>)
     .catch((error: unknown) => {
       if (error instanceof DOMException && error.name === 'AbortError') throw error
       throw new Error(OFFLINE_MESSAGE)

@@ -12,6 +12,21 @@ export function formatCompact(value: number): string {
   return compactFormat.format(value)
 }
 
+/** Units arrive plural ("calls"); one of anything is singular: "1 call", "2 calls", "3 MB". */
+const SINGULAR: Record<string, string> = {
+  calls: 'call',
+  copies: 'copy',
+  connections: 'connection',
+  tokens: 'token',
+  processes: 'process',
+  instances: 'instance',
+  days: 'day',
+}
+
+export function formatAmount(value: number, unit: string): string {
+  return `${numberFormat.format(value)} ${value === 1 ? (SINGULAR[unit] ?? unit) : unit}`
+}
+
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '–'
   if (ms < 1000) return `${Math.round(ms)} ms`

@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/react-query'
 import { FlaskConical } from 'lucide-react'
 import * as React from 'react'
 import { useNavigate } from 'react-router'
-import { api, call, type Schemas } from '@/api/client'
+import { api, call } from '@/api/client'
 import { useSession } from '@/auth/session'
 import { AgentForm, type AgentConfigInput } from '@/components/agent-form'
 import { useNotify } from '@/components/notifications'
@@ -12,11 +12,9 @@ import { Alert } from '@/components/ui/alert'
 import { Button } from '@/components/ui/button'
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card'
 
-type Agent = Schemas['AgentConfigRead']
-
 /**
- * Add an agent. "Test before saving" keeps a draft that is turned off (apps cannot use it),
- * so it can be tried; "Save agent" then stores the settings as chosen.
+ * Add an agent. "Test before saving" tries the settings as they are in the form: nothing is
+ * stored until "Save agent", so leaving the page leaves nothing behind and the name stays free.
  */
 export default function AgentNewPage() {
   const navigate = useNavigate()
@@ -24,17 +22,7 @@ export default function AgentNewPage() {
   const queryClient = useQueryClient()
   const { reasonIfNot } = useSession()
   const reason = reasonIfNot('agents:configure')
-  const [draft, setDraft] = React.useState<Agent | null>(null)
-  const [preparing, setPreparing] = React.useState(false)
-
-  const saveDraft = async (payload: AgentConfigInput): Promise<Agent> => {
-    const body = { ...payload, enabled: false }
-    const saved = draft
-      ? await call(api.PATCH('/api/v1/agent-configs/{config_id}', { params: { path: { config_id: draft.id } }, body }))
-      : await call(api.POST('/api/v1/agent-configs', { body }))
-    setDraft(saved)
-    return saved
-  }
+  const [trying, setTrying] = React.useState<{ settings: AgentConfigInput; round: number } | null>(null)
 
   return (
     <>
@@ -49,50 +37,38 @@ export default function AgentNewPage() {
         readOnly={Boolean(reason)}
         submitLabel="Save agent"
         onSubmit={async (payload) => {
-          const saved = draft
-            ? await call(
-                api.PATCH('/api/v1/agent-configs/{config_id}', { params: { path: { config_id: draft.id } }, body: payload }),
-              )
-            : await call(api.POST('/api/v1/agent-configs', { body: payload }))
+          const saved = await call(api.POST('/api/v1/agent-configs', { body: payload }))
           await queryClient.invalidateQueries({ queryKey: ['agent-configs'] })
           notify(`Saved “${saved.name}”.${saved.enabled ? ' Apps can now use it by that name.' : ''}`)
           navigate(`/agents/${saved.id}`)
         }}
-        extraActions={({ values, showError, busy }) =>
+        extraActions={({ values, busy }) =>
           reasonIfNot('agents:test') ? null : (
             <Button
               variant="outline"
-              disabled={busy || preparing}
-              onClick={async () => {
+              disabled={busy}
+              onClick={() => {
                 const payload = values()
-                if (!payload) return
-                setPreparing(true)
-                try {
-                  await saveDraft(payload)
-                } catch (error) {
-                  showError(error)
-                } finally {
-                  setPreparing(false)
-                }
+                if (payload) setTrying((now) => ({ settings: payload, round: (now?.round ?? 0) + 1 }))
               }}
             >
               <FlaskConical aria-hidden="true" />
-              {draft ? 'Test these settings' : 'Test before saving'}
+              {trying ? 'Test these settings' : 'Test before saving'}
             </Button>
           )
         }
       >
-        {draft && (
+        {trying && (
           <Card className="mt-6">
             <CardHeader>
               <CardTitle>Try it before saving</CardTitle>
               <CardDescription>
-                Kept as a turned-off draft while you try it: apps cannot use it until you save. Changed a setting? Press
-                "Test these settings" again.
+                Nothing is saved while you try it: apps cannot use it until you save. Changed a setting? Press "Test these
+                settings" again.
               </CardDescription>
             </CardHeader>
             <CardContent>
-              <TestConsole key={`${draft.id}-${draft.version}`} agent={draft} />
+              <TestConsole key={trying.round} agent={trying.settings} draft={trying.settings} />
               <div className="mt-4 flex justify-end border-t border-border pt-4">
                 <Button type="submit" form="new-agent">
                   Save agent

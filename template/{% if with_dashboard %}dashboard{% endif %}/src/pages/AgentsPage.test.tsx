@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react'
+import { cleanup, screen, waitFor, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { agent, type FakeBackend, fakeBackend } from '@/test/backend'
 import { renderApp } from '@/test/render'
@@ -68,5 +68,31 @@ describe('agent browser', () => {
     await user.click(screen.getByRole('combobox', { name: 'Status' }))
     await user.click(await screen.findByRole('option', { name: 'Available' }))
     await waitFor(() => expect(lastListRequest(backend).searchParams.get('enabled')).toBe('true'))
+  })
+
+  it('tells the truth when HiAgent cannot be reached, and which agents are paused or failing', async () => {
+    const list = () => page([agent(), agent({ id: 8, name: 'Order lookup', enabled: false }), agent({ id: 9, name: 'Refunds' })])
+    let reachable = true
+    const backend = fakeBackend()
+      .on('GET /api/v1/agent-configs', list)
+      .on('GET /api/v1/hiagent/status', () =>
+        reachable
+          ? { reachable: true, message: '', paused: [9], failing: [] }
+          : { reachable: false, message: 'HiAgent cannot be reached right now. Try again in a moment.', paused: [], failing: [] },
+      )
+    renderApp('/agents', backend)
+    let table = await screen.findByRole('table')
+    await waitFor(() => expect(within(table).getAllByRole('row')[3]).toHaveTextContent('Paused after failures'))
+    expect(within(table).getAllByRole('row')[1]).toHaveTextContent('Available')
+    cleanup()
+
+    reachable = false
+    renderApp('/agents', backend)
+    table = await screen.findByRole('table')
+    await waitFor(() => expect(within(table).getAllByRole('row')[1]).toHaveTextContent('Cannot reach HiAgent'))
+    expect(within(table).getAllByRole('row')[2]).toHaveTextContent('Turned off')
+    expect(table).not.toHaveTextContent('Available')
+    expect(screen.getByText('No agent can answer right now')).toBeInTheDocument()
+    expect(screen.getByRole('link', { name: 'What to do about this' })).toHaveAttribute('href', '/runbooks/hiagent-unreachable')
   })
 })

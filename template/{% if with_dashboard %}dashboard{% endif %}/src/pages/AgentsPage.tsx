@@ -5,10 +5,10 @@ import { Link, useNavigate, useSearchParams } from 'react-router'
 import { api, call } from '@/api/client'
 import type { operations } from '@/api/schema'
 import { FilterSelect } from '@/components/filter-select'
+import { AgentStatusBadge, HiAgentDown, hiagentStatusQuery } from '@/components/health'
 import { EmptyState, PageHeader } from '@/components/page'
 import { Problem } from '@/components/problem'
 import { Restricted } from '@/components/restricted'
-import { Badge } from '@/components/ui/badge'
 import { Button } from '@/components/ui/button'
 import { Input } from '@/components/ui/input'
 import { Label } from '@/components/ui/label'
@@ -97,6 +97,7 @@ export default function AgentsPage() {
     placeholderData: keepPreviousData,
   })
 
+  const hiagent = useQuery(hiagentStatusQuery)
   const filtered = Boolean(search) || type !== 'all' || status !== 'all'
   const total = query.data?.total ?? 0
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
@@ -118,6 +119,7 @@ export default function AgentsPage() {
         }
       />
 
+      <HiAgentDown status={hiagent.data} />
       <div className="mb-4 grid gap-3 sm:grid-cols-2 xl:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))]">
         <div className="grid gap-1.5">
           <Label htmlFor="agent-search">Search</Label>
@@ -206,7 +208,7 @@ export default function AgentsPage() {
                   </TableCell>
                   <TableCell>{typeLabel(agent.config_type)}</TableCell>
                   <TableCell>
-                    {agent.enabled ? <Badge tone="success">Available</Badge> : <Badge>Turned off</Badge>}
+                    <AgentStatusBadge agent={agent} status={hiagent.data} />
                   </TableCell>
                   <TableCell className="hidden text-muted-foreground lg:table-cell">{formatRelative(agent.updated_at)}</TableCell>
                 </TableRow>

@@ -6,6 +6,25 @@ import { renderApp } from '@/test/render'
 const stats = { requests: 40, errors: 4, error_rate: 0.1, tokens_in: 1000, tokens_out: 2000, p50: 800, p95: 2400, p99: 4000, mean: 900, max: 5000 }
 const now = new Date().toISOString()
 
+const failedCall = {
+  id: 1,
+  agent_config_id: 7,
+  agent_name: 'Support answers',
+  conversation_id: null,
+  correlation_id: 'ref-42',
+  duration_ms: 900,
+  endpoint: '/api/v1/agents/{name_or_id}/invoke',
+  error_type: 'upstream_error',
+  query: 'Where is my order?',
+  status: 'error',
+  text_redacted: false,
+  timestamp: now,
+  tokens_in: 0,
+  tokens_out: 0,
+  user_id: 'shop-app',
+}
+const point = { bucket: now, requests: 3, errors: 0, tokens_in: 10, tokens_out: 20, p50: 800, p95: 2400, p99: 4000 }
+
 function usageBackend(requests: number) {
   return fakeBackend()
     .on('GET /api/v1/agent-configs', () => ({ items: [agent()], total: 1, limit: 200, offset: 0 }))
@@ -50,5 +69,40 @@ describe('usage', () => {
     expect(await screen.findByRole('heading', { name: 'No calls in this period' })).toBeInTheDocument()
     expect(screen.getByRole('button', { name: 'Show the last 30 days' })).toBeInTheDocument()
     expect(screen.getByRole('link', { name: 'Test an agent' })).toHaveAttribute('href', '/agents')
+  })
+
+  it('says in plain words why a call failed and how it came, never the raw path', async () => {
+    const backend = usageBackend(40).on('GET /api/v1/analytics/requests', () => ({
+      items: [failedCall, { ...failedCall, id: 2, status: 'rejected', error_type: 'disabled' }],
+      next_cursor: null,
+      limit: 25,
+    }))
+    const { user } = renderApp('/analytics?range=7d', backend)
+    const calls = await screen.findByRole('table', { name: 'Calls, newest first' }, { timeout: 5000 })
+    expect(within(calls).getByText('Turned away (agent turned off)')).toBeInTheDocument()
+    expect(within(calls).queryByText(/busy or paused/)).not.toBeInTheDocument()
+
+    await user.click(within(calls).getAllByRole('button')[0])
+    const dialog = await screen.findByRole('dialog')
+    expect(within(dialog).getByText('Failed')).toBeInTheDocument()
+    expect(within(dialog).getByText('HiAgent could not handle the call.')).toBeInTheDocument()
+    expect(within(dialog).getByText('From an app, whole answer')).toBeInTheDocument()
+    expect(dialog).not.toHaveTextContent('/api/v1')
+    expect(dialog).not.toHaveTextContent('upstream error')
+    expect(within(dialog).getByRole('link', { name: 'What to do about this' })).toHaveAttribute('href', '/runbooks/hiagent-unreachable')
+  })
+
+  it('says the response time in a sentence while there is only one point to draw', async () => {
+    const backend = usageBackend(3).on('GET /api/v1/analytics/timeseries', () => ({
+      start: now,
+      end: now,
+      interval: 'hour',
+      data_as_of: now,
+      series: [point],
+    }))
+    renderApp('/analytics?range=24h', backend)
+    const sentence = await screen.findByTestId('latency-sentence', {}, { timeout: 5000 })
+    expect(screen.getByTestId('calls-sentence')).toHaveTextContent(/^Only one hour so far \(.+\): 3 calls, 0 failed\./)
+    expect(sentence).toHaveTextContent(/^Only one hour has calls so far \(.+\): a typical call took 800 ms, and the slowest 1 in 20 took up to 2\.4 s\./)
   })
 })

@@ -27,6 +27,7 @@ import {
   STALE_AFTER_MS,
   statusWords,
 } from '@/lib/usage'
+import { errorKind } from '@/lib/errors'
 
 type Summary = Schemas['UsageSummary']
 type LogItem = Schemas['RequestLogItem']
@@ -397,7 +398,7 @@ function RequestLog({
             </TableHeader>
             <TableBody>
               {items.map((item) => {
-                const words = statusWords(item.status)
+                const words = statusWords(item.status, item.error_type)
                 return (
                   <TableRow key={item.id}>
                     <TableCell>
@@ -430,7 +431,8 @@ function RequestLog({
 }
 
 function CallDetails({ item, onClose }: { item: LogItem | null; onClose: () => void }) {
-  const words = item ? statusWords(item.status) : null
+  const words = item ? statusWords(item.status, item.error_type) : null
+  const kind = item && item.status !== 'success' && item.status !== 'cancelled' ? errorKind(item.error_type) : undefined
   return (
     <Dialog open={item !== null} onOpenChange={(open) => !open && onClose()}>
       <DialogContent className="max-w-2xl">
@@ -444,7 +446,7 @@ function CallDetails({ item, onClose }: { item: LogItem | null; onClose: () => v
               <dt className="font-medium">Outcome</dt>
               <dd>
                 <Badge tone={words.tone}>{words.label}</Badge>
-                {item.error_type && <span className="ml-2 text-muted-foreground">({item.error_type.replace(/_/g, ' ')})</span>}
+                {kind && <p className="mt-1">{kind.words}</p>}
               </dd>
               <dt className="font-medium">Asked</dt>
               <dd className="whitespace-pre-wrap break-words">
@@ -456,17 +458,17 @@ function CallDetails({ item, onClose }: { item: LogItem | null; onClose: () => v
               <dd>
                 {formatNumber(item.tokens_in)} in, {formatNumber(item.tokens_out)} out
               </dd>
-              <dt className="font-medium">Through</dt>
+              <dt className="font-medium">How it came</dt>
               <dd>{channelWords(item.endpoint)}</dd>
               <dt className="font-medium">Who</dt>
               <dd>{item.user_id || '–'}</dd>
               <dt className="font-medium">Reference</dt>
               <dd className="break-all font-mono text-xs">{item.correlation_id}</dd>
             </dl>
-            {item.status !== 'success' && item.status !== 'cancelled' && (
+            {kind?.runbook && (
               <p className="text-sm">
-                <Link to={`/runbooks/${item.status === 'rejected' ? 'requests-waiting' : 'hiagent-unreachable'}`} className="text-primary underline">
-                  What to do when calls fail
+                <Link to={`/runbooks/${kind.runbook}`} className="text-primary underline">
+                  What to do about this
                 </Link>
               </p>
             )}

@@ -25,15 +25,22 @@ from ...core.middleware import route_template
 from ...core.openapi import HIAGENT_ERRORS
 from ...core.params import PageOffset, RowId
 from ...core.state import SettingsDep
+from ...hiagent.errors import ErrorType
+from ...hiagent.ping import check_app_key
 from ..agents.models import AgentConfig
 from ..agents.service import get_config
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from ..users.models import Role, User
 from .dependencies import GatewayDep
-from .errors import GatewayError
+from .errors import PLAIN_WORDS, RUNBOOKS, GatewayError
 from .schemas import (
+    AppKeyCheckRead,
+    AppKeyCheckRequest,
     BreakerRead,
     ConfigRef,
+    DraftTestRead,
+    DraftTestRequest,
+    HiAgentStatusRead,
     InvokeRequest,
     InvokeResponse,
     RetrieverQueryRequest,
@@ -352,6 +359,93 @@ async def exec_tool(
 
 
 @router.post(
+    "/agent-configs/draft-test-runs",
+    response_model=DraftTestRead,
+    tags=["agent-configs"],
+    summary="Try settings before saving them",
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def try_draft(
+    request: Request,
+    body: DraftTestRequest,
+    user: ConfiguratorUser,
+    gateway: GatewayDep,
+    accept: Annotated[str, Header()] = "application/json",
+) -> DraftTestRead | EventSourceResponse:
+    """Run unsaved settings once, as "Test before saving" does: nothing is stored (no
+    configuration, no test run, no request-log row), so leaving the page leaves nothing behind.
+    Streams like a test run with `Accept: text/event-stream`."""
+    config = AgentConfig(**body.config.model_dump())
+    check_request(config, body.test)
+    endpoint = route_template(request.scope)
+    if "text/event-stream" in accept:
+        events = stream_test(gateway, config, body.test, user, endpoint=endpoint)
+        return EventSourceResponse(events, ping=_SSE_PING_S)
+    run = await run_test(gateway, config, body.test, user, endpoint=endpoint)
+    return DraftTestRead.model_validate(run)
+
+
+@router.post(
+    "/agent-configs/app-key-check",
+    response_model=AppKeyCheckRead,
+    tags=["agent-configs"],
+    summary="Check an app key with HiAgent",
+)
+async def check_key(
+    body: AppKeyCheckRequest, _: ConfiguratorUser, gateway: GatewayDep
+) -> AppKeyCheckRead:
+    """Ask HiAgent whether it accepts an app key (one harmless call that reads the app's
+    name), before the key is saved. `unknown` when HiAgent could not be asked."""
+    services = gateway.client.services
+    if services is None:
+        return AppKeyCheckRead(
+            verdict="unknown",
+            message=PLAIN_WORDS[ErrorType.NOT_CONFIGURED],
+            runbook=RUNBOOKS[ErrorType.NOT_CONFIGURED],
+        )
+    verdict, said = await check_app_key(
+        services, body.app_key, timeout_s=gateway.client.settings.probe_timeout_s
+    )
+    if verdict == "accepted":
+        named = f" It belongs to the app \u201c{said}\u201d." if said else ""
+        return AppKeyCheckRead(verdict=verdict, message=f"HiAgent accepted this app key.{named}")
+    if verdict == "rejected":
+        words = PLAIN_WORDS[ErrorType.AUTH]
+        if said:
+            words += f" HiAgent said: \u201c{said}\u201d."
+        return AppKeyCheckRead(verdict=verdict, message=words, runbook=RUNBOOKS[ErrorType.AUTH])
+    return AppKeyCheckRead(
+        verdict="unknown",
+        message="The key could not be checked: HiAgent cannot be reached right now. "
+        "You can still save it and test it later.",
+        runbook=RUNBOOKS[ErrorType.CONNECT],
+    )
+
+
+@router.get(
+    "/hiagent/status",
+    response_model=HiAgentStatusRead,
+    tags=["agent-configs"],
+    summary="Whether agents can be called now",
+)
+async def hiagent_status(_: AnyRoleUser, gateway: GatewayDep) -> HiAgentStatusRead:
+    """HiAgent's reachability (the readiness probe, cached for a few seconds) and the
+    configurations that are paused after failures or whose recent calls all failed."""
+    problem = await gateway.client.app_api_problem()
+    paused = sorted(int(key) for key in gateway.client.breaker_states() if key.isdigit())
+    return HiAgentStatusRead(
+        reachable=problem is None,
+        message=""
+        if problem is None
+        else PLAIN_WORDS[
+            ErrorType.NOT_CONFIGURED if gateway.client.services is None else ErrorType.CONNECT
+        ],
+        paused=paused,
+        failing=gateway.failing(),
+    )
+
+
+@router.post(
     "/agent-configs/{config_id}/test-runs",
     response_model=TestRunRead,
     status_code=status.HTTP_201_CREATED,
@@ -417,11 +511,17 @@ async def breaker_state(
 ) -> BreakerRead:
     """`closed` is normal; `open` means calls are paused for `retry_after_s` seconds after
     repeated failures; `half_open` lets one trial call through."""
-    snapshot = gateway.breaker(await get_config(session, config_id))
+    config = await get_config(session, config_id)
+    snapshot = gateway.breaker(config)
+    recent = gateway.recent_calls(config)
     return BreakerRead(
         state=snapshot.state.value,
         calls=snapshot.calls,
         failures=snapshot.failures,
         failure_rate=snapshot.failure_rate,
         retry_after_s=snapshot.retry_after_s,
+        recent_calls=recent.calls,
+        recent_failures=recent.failures,
+        last_failed=recent.last_failed,
+        last_error_type=recent.last_error_type,
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...hiagent.client import Passage, WorkflowRun
 from ..agents.models import TestRunStatus
+from ..agents.schemas import AgentConfigCreate
 
 MAX_QUERY_CHARS = 32_000
 # Configuration names are at most 100 characters; ids are shorter.
@@ -197,6 +198,52 @@ class TestRunRead(BaseModel):
     timestamp: datetime
 
 
+class DraftTestRead(BaseModel):
+    """The outcome of trying settings that are not saved yet (nothing is stored)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    test_input: dict[str, Any]
+    test_output: str
+    status: TestRunStatus
+    error: str | None
+    duration_ms: int
+    tokens_in: int
+    tokens_out: int
+
+
+class DraftTestRequest(_Body):
+    """Settings as they are in the form (not saved), and what to try them with."""
+
+    config: AgentConfigCreate
+    test: TestRunRequest
+
+
+class AppKeyCheckRequest(_Body):
+    """An app key to check with HiAgent before it is saved."""
+
+    app_key: str = Field(min_length=1, max_length=255)
+
+
+class AppKeyCheckRead(BaseModel):
+    """HiAgent's verdict on an app key, in plain words."""
+
+    verdict: Literal["accepted", "rejected", "unknown"] = Field(
+        description="`unknown` when HiAgent could not be asked (unreachable, not configured)"
+    )
+    message: str
+    runbook: str | None = None
+
+
+class HiAgentStatusRead(BaseModel):
+    """Whether agents can be called now, for the agents list."""
+
+    reachable: bool
+    message: str = Field(description="Plain words; empty when HiAgent can be reached")
+    paused: list[int] = Field(description="Configurations whose calls are paused or recovering")
+    failing: list[int] = Field(description="Configurations whose recent calls all failed")
+
+
 class TestRunPage(BaseModel):
     """A configuration's test runs, newest first."""
 
@@ -216,6 +263,18 @@ class BreakerRead(BaseModel):
     failures: int
     failure_rate: float
     retry_after_s: int = Field(description="Seconds until a trial call is let through")
+    recent_calls: int = Field(
+        default=0, description="Calls of the last 15 minutes (at most 20), whatever the outcome"
+    )
+    recent_failures: int = Field(
+        default=0,
+        description="Of `recent_calls`, those that failed for any reason (the breaker counts "
+        "only failures that say HiAgent is unhealthy, not a rejected app key)",
+    )
+    last_failed: bool = Field(default=False, description="Whether the newest call failed")
+    last_error_type: str | None = Field(
+        default=None, description="The `error_type` of the newest failed call"
+    )
 
 
 def parsed_output(text: str) -> Any:

@@ -22,6 +22,7 @@ import json
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -62,6 +63,23 @@ T = TypeVar("T")
 
 # Configurations remembered for calls from code; a bound, not a tuning knob.
 _RECENT_CONFIGS = 1024
+# What "recent calls" of a configuration means on the dashboard: at most this many, this new.
+_RECENT_OUTCOMES = 20
+_RECENT_OUTCOMES_S = 15 * 60
+# Outcomes that say how the configuration works; refused and cancelled calls say nothing.
+_JUDGED = frozenset({"success", "error", "timeout"})
+
+
+@dataclass(frozen=True, slots=True)
+class RecentCalls:
+    """A configuration's last calls in this process, whatever failed: HiAgent, key or agent."""
+
+    calls: int
+    failures: int
+    last_failed: bool
+    last_error_type: str | None
+
+
 # Which endpoint serves each configuration type, for "wrong type" messages.
 _ENDPOINT_OF_TYPE = {
     ConfigType.AGENT: "POST /api/v1/agents/{name}/invoke (or /stream)",
@@ -137,7 +155,8 @@ class AnswerStream:
 def target_of(config: AgentConfig) -> Target:
     """What the resilience layer needs to know about a configuration."""
     return Target(
-        key=str(config.id),
+        # Drafts (not saved yet) share one breaker and limit, apart from saved configurations.
+        key=str(config.id) if config.id is not None else "draft",
         name=config.name,
         config_type=config.config_type.value,
         app_key=config.app_key,
@@ -222,6 +241,7 @@ class Gateway:
         self._recent: dict[str, tuple[float, AgentConfig]] = {}
         self._reading: dict[str, asyncio.Future[AgentConfig]] = {}
         self._generation = 0
+        self._outcomes: dict[int, deque[tuple[float, str | None]]] = {}
 
     # Configurations
 
@@ -307,11 +327,45 @@ class Gateway:
         self._generation += 1
         self._recent.clear()
         self._reading.clear()
+        self._outcomes.clear()
         self.client.reset()
 
     def breaker(self, config: AgentConfig) -> BreakerSnapshot:
         """The configuration's circuit breaker (state, recent failures, seconds left)."""
         return self.client.breaker_snapshot(target_of(config))
+
+    def recent_calls(self, config: AgentConfig) -> RecentCalls:
+        """How the configuration's last calls ended (the last 20 of the last 15 minutes)."""
+        return self._recent_of(config.id or 0)
+
+    def _recent_of(self, config_id: int) -> RecentCalls:
+        outcomes = self._outcomes.get(config_id, deque())
+        cutoff = time.monotonic() - _RECENT_OUTCOMES_S
+        kept = [error for at, error in outcomes if at >= cutoff]
+        return RecentCalls(
+            calls=len(kept),
+            failures=sum(error is not None for error in kept),
+            last_failed=bool(kept) and kept[-1] is not None,
+            last_error_type=next((error for error in reversed(kept) if error), None),
+        )
+
+    def failing(self) -> list[int]:
+        """Configurations whose recent calls (at least two) all failed."""
+        found = []
+        for config_id in list(self._outcomes):
+            recent = self._recent_of(config_id)
+            if recent.calls >= 2 and recent.failures == recent.calls:
+                found.append(config_id)
+        return sorted(found)
+
+    def _remember(self, config: AgentConfig, status: str, error_type: str | None) -> None:
+        if config.id is None or status not in _JUDGED:
+            return
+        if config.id not in self._outcomes and len(self._outcomes) >= _RECENT_CONFIGS:
+            self._outcomes.clear()
+        outcomes = self._outcomes.setdefault(config.id, deque(maxlen=_RECENT_OUTCOMES))
+        failed = error_type or (None if status == "success" else status)
+        outcomes.append((time.monotonic(), failed))
 
     # Calls
 
@@ -552,6 +606,9 @@ class Gateway:
         correlation: str | None = None,
     ) -> None:
         correlation = correlation or correlation_id()
+        if config.id is None:
+            return  # a draft being tried is not a call of any configuration
+        self._remember(config, status, error_type)
         if self.events is not None:
             # Off the hot path: batched with other calls' events, never waited for.
             self.events.emit_soon(

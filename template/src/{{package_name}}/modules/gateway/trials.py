@@ -3,6 +3,9 @@
 A test run goes through the gateway like any call (limits, breaker, request log) but also works
 on a disabled configuration, so it can be checked before it is switched on. A failure is a
 result here, stored with status `failure` or `timeout`, not an error of the endpoint.
+
+A draft (settings not saved yet, `config.id` None) is tried the same way, but nothing is kept:
+no test run, no configuration, no request-log row; the outcome is only returned.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ...hiagent.errors import ErrorType
 from ..agents.models import AgentConfig, AgentTestRun, ConfigType, TestRunStatus
 from ..users.models import User
 from .errors import GatewayError
-from .schemas import TestRunRead, TestRunRequest
+from .schemas import DraftTestRead, TestRunRead, TestRunRequest
 from .service import Gateway
 
 
@@ -148,14 +151,13 @@ async def _store(
     tokens: tuple[int, int] = (0, 0),
     failure: GatewayError | None = None,
 ) -> AgentTestRun:
-    assert config.id is not None
     status = TestRunStatus.SUCCESS
     if failure is not None:
         timed_out = failure.cause.error_type is ErrorType.TIMEOUT
         status = TestRunStatus.TIMEOUT if timed_out else TestRunStatus.FAILURE
         output = str(failure.details.get("partial_answer", ""))
     run = AgentTestRun(
-        agent_config_id=config.id,
+        agent_config_id=config.id or 0,
         test_input=request.model_dump(exclude_none=True),
         test_output=output,
         status=status,
@@ -165,6 +167,8 @@ async def _store(
         tokens_out=tokens[1],
         tested_by=user.id,
     )
+    if config.id is None:
+        return run  # a draft: nothing to keep
     async with gateway.database.session() as session:
         session.add(run)
         await session.commit()
@@ -177,4 +181,5 @@ def _envelope(failure: GatewayError) -> dict[str, Any]:
 
 
 def _done(run: AgentTestRun) -> ServerSentEvent:
-    return ServerSentEvent(data=TestRunRead.model_validate(run).model_dump_json(), event="done")
+    model = DraftTestRead if run.id is None else TestRunRead
+    return ServerSentEvent(data=model.model_validate(run).model_dump_json(), event="done")

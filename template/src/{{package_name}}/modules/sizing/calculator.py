@@ -18,6 +18,12 @@ DAILY_AVERAGE_TO_PEAK = 0.4
 BYTES_PER_LOG_ROW = 700
 HEADROOM = 1.5
 MIN_INSTANCES = 2
+# Tasks a worker process runs at once (`<slug> worker --threads`, default 8).
+WORKER_THREADS = 8
+# Redis: a queued task with its payload and bookkeeping, and a kept result, in bytes.
+BYTES_PER_QUEUED_TASK = 4_000
+BYTES_PER_TASK_RESULT = 2_000
+REDIS_BASE_MB = 64
 
 
 class SizingInput(BaseModel):
@@ -31,28 +37,55 @@ class SizingInput(BaseModel):
     db_pool_size: int = Field(default=20, ge=1, le=1000)
     db_max_overflow: int = Field(default=10, ge=0, le=1000)
     server_processes: int = Field(default=1, ge=1, le=256)
+    background_tasks_per_minute: float = Field(
+        default=10,
+        ge=0,
+        le=1_000_000,
+        description="Tasks handed to the background worker in the busiest minute (used only "
+        "when the product has the worker)",
+    )
+    task_result_hours: float = Field(
+        default=168, gt=0, le=24 * 365, description="How long finished tasks stay readable"
+    )
 
 
 class Recommendation(BaseModel):
     """One figure to set, and why."""
 
     key: str
-    label: str
+    label: str = Field(description="Plain words")
     value: float | int
-    unit: str
-    reason: str
+    unit: str = Field(description="Plural; the dashboard makes it singular for a value of 1")
+    reason: str = Field(description="Plain words")
+    setting: str | None = Field(
+        default=None,
+        description="Where engineers set it (an environment variable or a server setting)",
+    )
 
 
 class SizingResult(BaseModel):
     """Inputs used (after defaults or observation) and the recommendations."""
 
     inputs: SizingInput
-    source: str
+    source: str = Field(description="Where the figures come from, in plain words")
+    worker: bool = Field(default=False, description="Whether the product has the worker")
     recommendations: list[Recommendation]
 
 
-def recommend(load: SizingInput, *, source: str = "expected") -> SizingResult:
-    """Recommendations for `load`."""
+def seconds(value: float) -> str:
+    """A duration as people read it: "0.15 s", "8 s", "12.5 s"."""
+    if value >= 10:
+        return f"{value:.0f} s"
+    return f"{float(f'{value:.2g}'):g} s" if value < 1 else f"{value:.3g} s"
+
+
+def recommend(
+    load: SizingInput,
+    *,
+    source: str = "the figures you entered",
+    worker: bool = False,
+) -> SizingResult:
+    """Recommendations for `load`; `worker` adds the worker and Redis."""
     per_second = load.peak_requests_per_minute / 60
     in_flight = per_second * load.average_call_seconds
     concurrent = max(1, math.ceil(in_flight * HEADROOM))
@@ -66,76 +99,123 @@ def recommend(load: SizingInput, *, source: str = "expected") -> SizingResult:
     cold_gb = rows_per_day * cold_days * BYTES_PER_LOG_ROW / 1e9
     tokens_per_day = rows_per_day * load.average_tokens_per_call
     memory_mb = 384 + per_instance * 2
-    return SizingResult(
-        inputs=load,
-        source=source,
-        recommendations=[
-            Recommendation(
-                key="concurrent_calls",
-                label="Calls in progress at the peak",
-                value=concurrent,
-                unit="calls",
-                reason=f"{per_second:.2f} calls per second each lasting "
-                f"{load.average_call_seconds:g} s, plus {int((HEADROOM - 1) * 100)}% headroom",
-            ),
-            Recommendation(
-                key="api_instances",
-                label="API instances",
-                value=instances,
-                unit="instances",
-                reason=f"one instance holds about {CALLS_PER_PROCESS} calls at once; at least "
-                f"{MIN_INSTANCES} so one can restart without downtime",
-            ),
-            Recommendation(
-                key="hiagent_max_concurrency",
-                label="HIAGENT_MAX_CONCURRENCY per instance",
-                value=per_instance,
-                unit="calls",
-                reason="the peak in-progress calls shared across the instances",
-            ),
-            Recommendation(
-                key="api_memory_mb",
-                label="Memory per API instance",
-                value=memory_mb,
-                unit="MB",
-                reason="a base of 384 MB plus about 2 MB per call in progress",
-            ),
-            Recommendation(
-                key="postgres_max_connections",
-                label="PostgreSQL max_connections",
-                value=connections,
-                unit="connections",
-                reason=f"{instances} instances of {load.server_processes} process(es), each "
-                f"with a pool of {load.db_pool_size} + {load.db_max_overflow} for bursts, "
-                "plus 20 for administration and migrations",
-            ),
-            Recommendation(
-                key="request_log_rows_per_day",
-                label="Request log rows per day",
-                value=round(rows_per_day),
-                unit="rows",
-                reason=f"the peak rate held at {int(DAILY_AVERAGE_TO_PEAK * 100)}% on average",
-            ),
-            Recommendation(
-                key="database_hot_storage_gb",
-                label="Database storage for recent requests",
-                value=round(hot_gb, 2),
-                unit="GB",
-                reason=f"{load.hot_retention_days} days at about {BYTES_PER_LOG_ROW} bytes a row",
-            ),
-            Recommendation(
-                key="archive_storage_gb",
-                label="Archive storage",
-                value=round(cold_gb, 2),
-                unit="GB",
-                reason=f"kept {cold_days} more days in the archive table before deletion",
-            ),
-            Recommendation(
-                key="tokens_per_day",
-                label="Tokens per day",
-                value=round(tokens_per_day),
-                unit="tokens",
-                reason="rows per day times average tokens per call (for quotas)",
-            ),
-        ],
-    )
+    recommendations = [
+        Recommendation(
+            key="concurrent_calls",
+            label="Calls in progress at the peak",
+            value=concurrent,
+            unit="calls",
+            reason=f"{_count(per_second, 'call', 'calls')} a second, each lasting "
+            f"{seconds(load.average_call_seconds)}, plus {int((HEADROOM - 1) * 100)}% to "
+            "spare",
+        ),
+        Recommendation(
+            key="api_instances",
+            label="Copies of the service",
+            value=instances,
+            unit="copies",
+            reason=f"one copy holds about {CALLS_PER_PROCESS} calls at once; at least "
+            f"{MIN_INSTANCES} so one can restart while the other answers",
+            setting="API instances (replicas)",
+        ),
+        Recommendation(
+            key="hiagent_max_concurrency",
+            label="Calls to HiAgent at the same time, per copy",
+            value=per_instance,
+            unit="calls",
+            reason="the calls in progress at the peak, shared between the copies",
+            setting="HIAGENT_MAX_CONCURRENCY",
+        ),
+        Recommendation(
+            key="api_memory_mb",
+            label="Memory per copy",
+            value=memory_mb,
+            unit="MB",
+            reason="384 MB to start with, plus about 2 MB for each call in progress",
+            setting="memory limit of each API container",
+        ),
+        Recommendation(
+            key="postgres_max_connections",
+            label="Database connections allowed",
+            value=connections,
+            unit="connections",
+            reason=f"{_count(instances, 'copy', 'copies')} of "
+            f"{_count(load.server_processes, 'server process', 'server processes')}, each "
+            f"keeping {load.db_pool_size} open and opening up to {load.db_max_overflow} "
+            "more when busy, plus 20 for maintenance",
+            setting="PostgreSQL max_connections",
+        ),
+        Recommendation(
+            key="request_log_rows_per_day",
+            label="Calls recorded per day",
+            value=round(rows_per_day),
+            unit="calls",
+            reason="the busiest minute's rate, held at "
+            f"{int(DAILY_AVERAGE_TO_PEAK * 100)}% on average over the day",
+        ),
+        Recommendation(
+            key="database_hot_storage_gb",
+            label="Database storage for recent calls",
+            value=round(hot_gb, 2),
+            unit="GB",
+            reason=f"{_count(load.hot_retention_days, 'day', 'days')} of calls at about "
+            f"{BYTES_PER_LOG_ROW} bytes each",
+        ),
+        Recommendation(
+            key="archive_storage_gb",
+            label="Archive storage",
+            value=round(cold_gb, 2),
+            unit="GB",
+            reason=f"kept {_count(cold_days, 'more day', 'more days')} in the archive "
+            "before they are deleted",
+        ),
+        Recommendation(
+            key="tokens_per_day",
+            label="Tokens per day",
+            value=round(tokens_per_day),
+            unit="tokens",
+            reason="calls per day times the average tokens per call (for quotas)",
+        ),
+    ]
+    if worker:
+        recommendations += _worker(load)
+    return SizingResult(inputs=load, source=source, worker=worker, recommendations=recommendations)
+
+
+def _count(value: float, one: str, many: str) -> str:
+    """ "1 call", "2 calls", "0.167 calls": whole numbers in full, others to 3 figures."""
+    shown = f"{int(value):,}" if value == int(value) else f"{value:.3g}"
+    return f"{shown} {one if value == 1 else many}"
+
+
+def _worker(load: SizingInput) -> list[Recommendation]:
+    """The background worker's processes and Redis's memory."""
+    per_second = load.background_tasks_per_minute / 60
+    running = max(1, math.ceil(per_second * load.average_call_seconds * HEADROOM))
+    processes = max(1, math.ceil(running / WORKER_THREADS))
+    # Tasks waiting through a one-minute burst, and every result kept for its time.
+    queued = load.background_tasks_per_minute
+    kept = load.background_tasks_per_minute * 60 * load.task_result_hours * DAILY_AVERAGE_TO_PEAK
+    redis_mb = REDIS_BASE_MB + (queued * BYTES_PER_QUEUED_TASK + kept * BYTES_PER_TASK_RESULT) / 1e6
+    return [
+        Recommendation(
+            key="worker_processes",
+            label="Background worker processes",
+            value=processes,
+            unit="processes",
+            reason=f"{_count(running, 'task', 'tasks')} running at the busiest time "
+            f"({per_second:.3g} a second, each lasting {seconds(load.average_call_seconds)}, "
+            f"plus {int((HEADROOM - 1) * 100)}% to spare); each process runs "
+            f"{WORKER_THREADS} at once",
+            setting="worker --processes (with --threads 8)",
+        ),
+        Recommendation(
+            key="redis_memory_mb",
+            label="Memory for the task queue",
+            value=math.ceil(redis_mb),
+            unit="MB",
+            reason=f"{REDIS_BASE_MB} MB to start with, plus the tasks of a busy minute waiting "
+            f"and the results kept for {_count(load.task_result_hours, 'hour', 'hours')}",
+            setting="Redis maxmemory (results expire after TASK_RESULT_TTL_HOURS)",
+        ),
+    ]

@@ -34,6 +34,7 @@ async def observed_load(session: AsyncSession, days: int = 7) -> dict[str, float
         return None
     return {
         "peak_requests_per_minute": float(row.peak_per_minute),
-        "average_call_seconds": max(float(row.average_ms) / 1000, 0.001),
+        # Rounded as people would enter it: 0.15 s, not 0.15344 s.
+        "average_call_seconds": max(round(float(row.average_ms) / 1000, 2), 0.01),
         "average_tokens_per_call": int(row.average_tokens),
     }

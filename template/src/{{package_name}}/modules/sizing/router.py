@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from fastapi import APIRouter, Depends
 from pydantic import ConfigDict
 
@@ -10,6 +12,10 @@ from ...core.state import SettingsDep
 from ..auth.dependencies import require_signed_in
 from .calculator import SizingInput, SizingResult, recommend
 from .observed import observed_load
+
+# The worker package is there only in products rendered with the background worker.
+_PACKAGE = __name__.split(".modules.")[0]
+HAS_WORKER = importlib.util.find_spec(_PACKAGE + ".worker") is not None
 
 router = APIRouter(prefix="/sizing", tags=["sizing"], dependencies=[Depends(require_signed_in)])
 
@@ -37,13 +43,21 @@ async def size(
         "db_max_overflow": settings.db_max_overflow,
         "server_processes": settings.server_processes,
     }
-    source = "expected"
+    if HAS_WORKER:
+        values["task_result_hours"] = _task_result_hours()
+    source = "the figures you entered"
     if body.use_observed:
         observed = await observed_load(session)
         if observed is not None:
             values.update(observed)
-            source = "observed over the last 7 days"
+            source = "last week's calls"
         else:
-            source = "typical values (no traffic recorded in the last 7 days)"
+            source = "typical figures (there were no calls in the last 7 days)"
     values.update(given)
-    return recommend(SizingInput(**values), source=source)
+    return recommend(SizingInput(**values), source=source, worker=HAS_WORKER)
+
+
+def _task_result_hours() -> float:
+    # Imported by name: the worker package exists only in products that have the worker.
+    settings = importlib.import_module(_PACKAGE + ".worker.settings").get_worker_settings()
+    return float(settings.task_result_ttl_hours)

@@ -268,6 +268,8 @@ async def test_hiagent_down_answers_503_quickly_after_connection_retries(
     assert response.headers["Retry-After"] == "5"
     error = response.json()["error"]
     assert (error["code"], error["error_type"]) == ("hiagent_unreachable", "connect")
-    assert "refused" in error["message"]
+    assert error["message"] == "HiAgent cannot be reached right now. Try again in a moment."
+    assert "refused" in error["detail"]  # the technical cause, for engineers
+    assert error["runbook"] == "hiagent-unreachable"
     [row] = await request_log()
     assert (row.status, row.error_type) == ("error", "connect")

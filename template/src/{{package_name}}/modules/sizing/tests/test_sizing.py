@@ -9,7 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ....core.models import utcnow
 from ...analytics.models import RequestLog
-from ..calculator import SizingInput, recommend
+from ..calculator import SizingInput, recommend, seconds
+from ..router import HAS_WORKER
 
 
 def values(result: object) -> dict[str, float]:
@@ -71,7 +72,7 @@ async def test_observed_traffic_fills_the_inputs(
     body = (
         await client.post("/api/v1/sizing", json={"use_observed": True}, headers=viewer_headers)
     ).json()
-    assert body["source"].startswith("observed")
+    assert body["source"] == "last week's calls"
     assert body["inputs"]["average_call_seconds"] == 2.0
     assert body["inputs"]["average_tokens_per_call"] == 150
     assert body["inputs"]["peak_requests_per_minute"] >= 1
@@ -88,3 +89,83 @@ async def test_bad_input_is_422(client: httpx.AsyncClient, viewer_headers: dict[
     ):
         response = await client.post("/api/v1/sizing", json=body, headers=viewer_headers)
         assert response.status_code == 422, body
+
+
+def test_durations_are_rounded_as_people_write_them() -> None:
+    assert [seconds(v) for v in (0.15344, 0.5, 1.25, 8.0, 12.6)] == [
+        "0.15 s",
+        "0.5 s",
+        "1.25 s",
+        "8 s",
+        "13 s",
+    ]
+    reason = values_by_key(recommend(SizingInput(average_call_seconds=0.15344)))
+    assert "0.15 s" in reason["concurrent_calls"].reason
+    assert "0.15344" not in reason["concurrent_calls"].reason
+    one_a_second = values_by_key(recommend(SizingInput(peak_requests_per_minute=60)))
+    assert one_a_second["concurrent_calls"].reason.startswith("1 call a second")  # type: ignore[attr-defined]
+
+
+def values_by_key(result: object) -> dict[str, object]:
+    return {r.key: r for r in result.recommendations}  # type: ignore[attr-defined]
+
+
+def test_setting_names_are_kept_for_engineers_not_in_the_words() -> None:
+    result = recommend(SizingInput(server_processes=1), worker=True)
+    by_key = values_by_key(result)
+    assert by_key["hiagent_max_concurrency"].setting == "HIAGENT_MAX_CONCURRENCY"  # type: ignore[attr-defined]
+    assert by_key["postgres_max_connections"].setting == "PostgreSQL max_connections"  # type: ignore[attr-defined]
+    for item in result.recommendations:
+        for words in (item.label, item.reason):
+            assert "_" not in words, words  # no HIAGENT_MAX_CONCURRENCY, max_connections
+    # "1 copy of 1 server process", not "1 process(es)".
+    assert "(es)" not in by_key["postgres_max_connections"].reason  # type: ignore[attr-defined]
+    assert "1 server process," in by_key["postgres_max_connections"].reason  # type: ignore[attr-defined]
+
+
+def test_worker_and_redis_are_sized_only_with_the_worker() -> None:
+    without = values(recommend(SizingInput()))
+    assert "worker_processes" not in without
+    assert "redis_memory_mb" not in without
+    # 600 tasks a minute of 8 s: 80 running, 120 with headroom, 15 processes of 8.
+    load = SizingInput(background_tasks_per_minute=600, average_call_seconds=8)
+    busy = values(recommend(load, worker=True))
+    assert busy["worker_processes"] == 15
+    quiet = values(recommend(SizingInput(background_tasks_per_minute=6), worker=True))
+    assert quiet["worker_processes"] == 1
+    assert busy["redis_memory_mb"] > quiet["redis_memory_mb"] >= 64
+
+
+async def test_the_api_sizes_the_worker_when_the_product_has_it(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str]
+) -> None:
+    body = (await client.post("/api/v1/sizing", json={}, headers=viewer_headers)).json()
+    keys = {r["key"] for r in body["recommendations"]}
+    assert body["worker"] is HAS_WORKER
+    assert ("worker_processes" in keys) is HAS_WORKER
+    assert ("redis_memory_mb" in keys) is HAS_WORKER
+    assert body["source"] == "the figures you entered"
+
+
+async def test_observed_durations_are_rounded_as_people_would_enter_them(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str], db_session: AsyncSession
+) -> None:
+    now = utcnow()
+    for i, duration in enumerate((150, 157, 153)):
+        db_session.add(
+            RequestLog(
+                correlation_id=f"r{i}",
+                endpoint="invoke",
+                status="success",
+                duration_ms=duration,
+                timestamp=now - timedelta(seconds=i),
+            )
+        )
+    await db_session.commit()
+    body = (
+        await client.post("/api/v1/sizing", json={"use_observed": True}, headers=viewer_headers)
+    ).json()
+    assert body["inputs"]["average_call_seconds"] == 0.15  # not 0.15333...
+    reasons = " ".join(r["reason"] for r in body["recommendations"])
+    assert "0.15 s" in reasons
+    assert "0.153" not in reasons
