@@ -291,6 +291,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List experiments
+         * @description Running experiments first, then stopped ones (kept, with why they stopped).
+         */
+        get: operations["experiments-list_all"];
+        put?: never;
+        /**
+         * Start an experiment
+         * @description Split the calls to one agent configuration with another, sticky per end user.
+         */
+        post: operations["experiments-start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read an experiment
+         * @description The experiment and its results per side.
+         */
+        get: operations["experiments-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an experiment
+         * @description Send every call to the current configuration again; the results are kept.
+         */
+        post: operations["experiments-stop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runbooks": {
         parameters: {
             query?: never;
@@ -750,6 +814,127 @@ export interface components {
          */
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * ExperimentCreate
+         * @description Start splitting the calls to one agent configuration with another.
+         */
+        ExperimentCreate: {
+            /**
+             * Challenger Id
+             * @description The agent configuration tried against it.
+             */
+            challenger_id: number;
+            /**
+             * Challenger Share
+             * @description Percent of end users sent to the challenger.
+             * @default 50
+             */
+            challenger_share: number;
+            /**
+             * Config Id
+             * @description The agent configuration callers name (current).
+             */
+            config_id: number;
+            /**
+             * Max Error Rate Increase
+             * @description Stop when the challenger's failure rate exceeds the current one's by more than this (0.05: 5 percentage points).
+             * @default 0.05
+             */
+            max_error_rate_increase: number;
+            /**
+             * Max P95 Increase
+             * @description Stop when the challenger's p95 response time exceeds the current one's by more than this fraction (0.5: 50% slower).
+             * @default 0.5
+             */
+            max_p95_increase: number;
+            /**
+             * Min Calls
+             * @description Calls each side needs before the automatic stop may act.
+             * @default 100
+             */
+            min_calls: number;
+            /**
+             * Name
+             * @description What is being tried.
+             */
+            name: string;
+        };
+        /**
+         * ExperimentPage
+         * @description Experiments, newest first.
+         */
+        ExperimentPage: {
+            /** Items */
+            items: components["schemas"]["ExperimentRead"][];
+            /** Total */
+            total: number;
+        };
+        /**
+         * ExperimentRead
+         * @description An experiment with its results (live while it runs, as they stood when it stopped).
+         */
+        ExperimentRead: {
+            /** Challenger Id */
+            challenger_id: number | null;
+            /** Challenger Name */
+            challenger_name: string;
+            /** Challenger Share */
+            challenger_share: number;
+            /** Config Id */
+            config_id: number | null;
+            /** Config Name */
+            config_name: string;
+            /** Id */
+            id: number;
+            /** Max Error Rate Increase */
+            max_error_rate_increase: number;
+            /** Max P95 Increase */
+            max_p95_increase: number;
+            /** Min Calls */
+            min_calls: number;
+            /** Name */
+            name: string;
+            results: components["schemas"]["ExperimentResults"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            status: components["schemas"]["ExperimentStatus"];
+            /** Stop Reason */
+            stop_reason: string | null;
+            /** Stopped At */
+            stopped_at: string | null;
+            /** Stopped Automatically */
+            stopped_automatically: boolean;
+        };
+        /**
+         * ExperimentResults
+         * @description Both sides, and a sentence a configurator can read.
+         */
+        ExperimentResults: {
+            challenger: components["schemas"]["VariantResults"];
+            current: components["schemas"]["VariantResults"];
+            /** Summary */
+            summary: string;
+        };
+        /**
+         * ExperimentStatus
+         * @description Whether the split is in force.
+         * @enum {string}
+         */
+        ExperimentStatus: "running" | "stopped";
+        /**
+         * ExperimentStop
+         * @description Why it is stopped by hand (optional).
+         */
+        ExperimentStop: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
         };
         /**
          * Grain
@@ -1341,6 +1526,32 @@ export interface components {
             /** Password */
             password?: string | null;
             role?: components["schemas"]["Role"] | null;
+        };
+        /**
+         * VariantResults
+         * @description Calls to one side since the experiment started.
+         */
+        VariantResults: {
+            /** Calls */
+            calls: number;
+            /** Config Name */
+            config_name: string;
+            /**
+             * Failure Rate
+             * @description Failures over calls, 0 to 1.
+             */
+            failure_rate: number;
+            /** Failures */
+            failures: number;
+            /**
+             * P95 Ms
+             * @description 95th percentile response time (ms).
+             */
+            p95_ms: number | null;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
         };
         /**
          * VersionPage
@@ -2670,6 +2881,311 @@ export interface operations {
             };
             /** @description Not signed in, or the token is invalid or has expired. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-list_all": {
+        parameters: {
+            query?: {
+                /** @description Rows to skip. */
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentPage"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The change clashes with the current state (a duplicate, say). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ExperimentStop"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The change clashes with the current state (a duplicate, say). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
