@@ -18,7 +18,8 @@ from .service import ExperimentSplitter, apply_automatic_stop
 from .settings import ExperimentSettings
 
 
-async def _check_periodically(splitter: ExperimentSplitter, every_s: float) -> None:
+async def check_periodically(splitter: ExperimentSplitter, every_s: float) -> None:
+    """Apply the automatic stop and reload the running experiments, every `every_s`."""
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -38,7 +39,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if gateway is not None:
         gateway.experiments = splitter
     every_s = settings_of(app, ExperimentSettings).check_s
-    task = asyncio.create_task(_check_periodically(splitter, every_s))
+    task = asyncio.create_task(check_periodically(splitter, every_s))
     try:
         yield
     finally:

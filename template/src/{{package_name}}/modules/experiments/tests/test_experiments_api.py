@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import defaultdict
 from typing import Any
@@ -16,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ....hiagent.emulator import EmulatorServer, Failure, Scenario
 from ...analytics.models import RequestLog
 from ...gateway.service import Gateway
+from ..module import check_periodically
 from ..service import ExperimentSplitter, apply_automatic_stop, assigned_to_challenger
 
 EXPERIMENTS = "/api/v1/experiments"
@@ -171,6 +173,49 @@ async def test_a_failing_challenger_is_stopped_automatically_and_its_history_kep
     # And the configuration can be tried again.
     again = await start(client, admin_headers, current["id"], challenger["id"])
     assert again["id"] != experiment["id"]
+
+
+async def test_each_process_checks_periodically_and_stops_splitting(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    hiagent_emulator: EmulatorServer,
+) -> None:
+    current = await make_config(client, admin_headers, "support-bot")
+    challenger = await make_config(client, admin_headers, "support-bot-v2")
+    hiagent_emulator.set_scenario(
+        "app-support-bot-v2",
+        Scenario(failure=Failure(actions=["chat_query_v2"], kind="http_error", status=500)),
+    )
+    experiment = await start(client, admin_headers, current["id"], challenger["id"], min_calls=10)
+    gateway: Gateway = app.state.gateway
+    splitter: ExperimentSplitter = app.state.experiments
+    for n in range(60):
+        with contextlib.suppress(Exception):  # the challenger fails on purpose
+            await gateway.invoke("support-bot", "Hello", user_id=f"customer-{n}")
+    await app.state.request_recorder.flush()
+    config = await gateway.find("support-bot")
+    on_challenger = next(
+        f"customer-{n}"
+        for n in range(60)
+        if assigned_to_challenger(experiment["id"], f"customer-{n}", 50)
+    )
+    assert (await splitter.pick(gateway, config, on_challenger)).name == "support-bot-v2"
+
+    checking = asyncio.create_task(check_periodically(splitter, 0.05))
+    try:
+        url = f"{EXPERIMENTS}/{experiment['id']}"
+        for _ in range(100):
+            if (await client.get(url, headers=admin_headers)).json()["status"] == "stopped":
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # the round that stopped it reloads the splits next
+    finally:
+        checking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await checking
+    assert (await client.get(url, headers=admin_headers)).json()["stopped_automatically"]
+    assert (await splitter.pick(gateway, config, on_challenger)).name == "support-bot"
 
 
 async def test_no_stop_before_the_minimum_sample(
