@@ -285,6 +285,10 @@ async def test_viewers_read_but_cannot_start_or_stop(
         ({"max_error_rate_increase": 0}, 422),
         ({"name": ""}, 422),
         ({"unknown": 1}, 422),
+        ({"name": "x" * 101}, 422),
+        ({"config_id": 2**40}, 422),
+        ({"challenger_share": "half"}, 422),
+        ({"max_p95_increase": 101}, 422),
         ({"challenger_id": "same"}, 422),
         ({"challenger_id": 999_999}, 404),
         ({"challenger_id": "workflow"}, 422),
@@ -321,3 +325,11 @@ async def test_one_running_experiment_per_configuration(
     assert "already has a running experiment" in second.json()["error"]["message"]
     missing = await client.get(f"{EXPERIMENTS}/12345", headers=admin_headers)
     assert missing.status_code == 404
+    overflow = await client.post(f"{EXPERIMENTS}/{2**40}/stop", headers=admin_headers)
+    assert overflow.status_code == 422
+    garbled = await client.post(
+        EXPERIMENTS,
+        content=b"{not json",
+        headers={**admin_headers, "Content-Type": "application/json"},
+    )
+    assert garbled.status_code == 422
