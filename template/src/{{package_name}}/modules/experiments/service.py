@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 from sqlalchemy import case, func, update
@@ -25,16 +25,13 @@ from ...core.db import Database
 from ...core.errors import ConflictError, InvalidRequestError, NotFoundError
 from ...core.models import utcnow
 from ..agents.models import AgentConfig, ConfigType
-from ..analytics.models import NOT_ERRORS, RequestLog
+from ..analytics.service import Usage, UsageFilter, minute_range, usage_breakdown
 from ..users.models import User
 from .models import Experiment, ExperimentStatus
 from .schemas import ExperimentCreate, ExperimentRead, ExperimentResults, VariantResults
 
 if TYPE_CHECKING:
     from ..gateway.service import Gateway
-
-# Rows of test runs from the dashboard are not calls of end users.
-_TEST_RUN_SUFFIX = "/test-runs"
 
 
 def assigned_to_challenger(experiment_id: int, user_id: str, share: int) -> bool:
@@ -172,35 +169,22 @@ async def list_experiments(
 async def _variant(
     session: AsyncSession, config_id: int | None, name: str, start: datetime, end: datetime | None
 ) -> VariantResults:
-    if config_id is None:
-        return VariantResults(
-            config_name=name, calls=0, failures=0, failure_rate=0.0, p95_ms=None,
-            tokens_in=0, tokens_out=0,
-        )  # fmt: skip
-    failed = case((col(RequestLog.status).not_in(NOT_ERRORS), 1), else_=0)
-    columns: list[Any] = [
-        func.count(),
-        func.coalesce(func.sum(failed), 0),
-        func.percentile_cont(0.95).within_group(col(RequestLog.duration_ms)),
-        func.coalesce(func.sum(RequestLog.tokens_in), 0),
-        func.coalesce(func.sum(RequestLog.tokens_out), 0),
-    ]
-    query = select(*columns).where(
-        col(RequestLog.agent_config_id) == config_id,
-        col(RequestLog.timestamp) >= start,
-        ~col(RequestLog.endpoint).endswith(_TEST_RUN_SUFFIX),
-    )
-    if end is not None:
-        query = query.where(col(RequestLog.timestamp) <= end)
-    calls, failures, p95, tokens_in, tokens_out = (await session.exec(query)).one()
+    # The roll-ups the Usage page reads: a few rows per hour or minute whatever the traffic,
+    # so a long experiment costs the periodic check little. They count whole minutes: the
+    # minute the experiment started is counted whole.
+    usage = Usage()
+    if config_id is not None:
+        first, last = minute_range(start, end or utcnow())
+        usage = (await usage_breakdown(session, UsageFilter(first, last, config_id))).total
+    stats = usage.stats()
     return VariantResults(
         config_name=name,
-        calls=calls,
-        failures=int(failures),
-        failure_rate=round(failures / calls, 4) if calls else 0.0,
-        p95_ms=round(p95) if p95 is not None else None,
-        tokens_in=int(tokens_in),
-        tokens_out=int(tokens_out),
+        calls=stats.requests,
+        failures=stats.errors,
+        failure_rate=stats.error_rate,
+        p95_ms=stats.p95,
+        tokens_in=stats.tokens_in,
+        tokens_out=stats.tokens_out,
     )
 
 
