@@ -23,6 +23,7 @@ const AnalyticsPage = React.lazy(() => import('@/pages/AnalyticsPage'))
 const RunbooksPage = React.lazy(() => import('@/pages/RunbooksPage'))
 const RunbookPage = React.lazy(() => import('@/pages/RunbookPage'))
 const CapacityPage = React.lazy(() => import('@/pages/CapacityPage'))
+const ExperimentsPage = React.lazy(() => import('@/pages/ExperimentsPage'))
 
 /** Signed-in pages: sends everyone else to the sign-in page, then back. */
 function RequireSession() {
@@ -111,6 +112,14 @@ export const routes = [
             element: (
               <Lazy>
                 <CapacityPage />
+              </Lazy>
+            ),
+          },
+          {
+            path: 'experiments',
+            element: (
+              <Lazy>
+                <ExperimentsPage />
               </Lazy>
             ),
           },

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query'
-import { Blocks, BookOpen, Bot, Calculator, ChartLine, LogOut, Users } from 'lucide-react'
+import { Blocks, BookOpen, Bot, Calculator, ChartLine, FlaskConical, LogOut, Users } from 'lucide-react'
 import type * as React from 'react'
 import { NavLink, Outlet } from 'react-router'
 import { api, call, type Schemas } from '@/api/client'
@@ -31,6 +31,9 @@ export const NAV_ITEMS: NavItem[] = [
 ]
 
 const BUILT_IN_PATHS = new Set(NAV_ITEMS.map((item) => item.to))
+
+/** Icons of links the template's own modules declare; other modules' links get a block. */
+const MODULE_ICONS: Record<string, IconComponent> = { '/experiments': FlaskConical }
 
 /** Links the server serves itself (API, docs, other sites) leave the dashboard's router. */
 function leavesTheDashboard(path: string): boolean {
@@ -110,7 +113,7 @@ export function Layout() {
             ))}
             {moduleLinks.map((link) => (
               <li key={`${link.module} ${link.path}`}>
-                <MenuEntry to={link.path} label={link.label} icon={Blocks} />
+                <MenuEntry to={link.path} label={link.label} icon={MODULE_ICONS[link.path] ?? Blocks} />
               </li>
             ))}
           </ul>

@@ -89,6 +89,14 @@ _ENDPOINT_OF_TYPE = {
 }
 
 
+class VariantPicker(Protocol):
+    """Which configuration answers an end user (the experiments module's A/B splits)."""
+
+    async def pick(self, gateway: Gateway, config: AgentConfig, user_id: str) -> AgentConfig:
+        """`config`, or the configuration tried against it for this user."""
+        ...
+
+
 class CallRecorder(Protocol):
     """Where call records go (the analytics module's request log)."""
 
@@ -242,6 +250,8 @@ class Gateway:
         self._reading: dict[str, asyncio.Future[AgentConfig]] = {}
         self._generation = 0
         self._outcomes: dict[int, deque[tuple[float, str | None]]] = {}
+        # Set by the experiments module while it runs; None: every call goes as named.
+        self.experiments: VariantPicker | None = None
 
     # Configurations
 
@@ -398,6 +408,8 @@ class Gateway:
             query=query,
             allow_disabled=allow_disabled,
         )
+        if self.experiments is not None and not allow_disabled:  # not for test runs
+            config = await self.experiments.pick(self, config, user_id)
         stream = await self._call(
             lambda on_finish: self.client.open_chat(
                 target_of(config),

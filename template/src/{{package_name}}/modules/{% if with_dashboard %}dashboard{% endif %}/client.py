@@ -26,6 +26,7 @@ CLIENT_TAGS = frozenset(
         "sizing",
         "health",
         "dashboard",
+        "experiments",
     }
 )
 SNAPSHOT_NAME = "openapi.json"

@@ -1,0 +1,1 @@
+"""A/B experiments: one configuration name split between two configurations, per end user."""
