@@ -30,6 +30,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent-configs/app-key-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an app key with HiAgent
+         * @description Ask HiAgent whether it accepts an app key (one harmless call that reads the app's
+         *     name), before the key is saved. `unknown` when HiAgent could not be asked.
+         */
+        post: operations["agent-configs-check_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-configs/draft-test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try settings before saving them
+         * @description Run unsaved settings once, as "Test before saving" does: nothing is stored (no
+         *     configuration, no test run, no request-log row), so leaving the page leaves nothing behind.
+         *     Streams like a test run with `Accept: text/event-stream`.
+         */
+        post: operations["agent-configs-try_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agent-configs/{config_id}": {
         parameters: {
             query?: never;
@@ -349,6 +392,27 @@ export interface paths {
          * @description Send every call to the current configuration again; the results are kept.
          */
         post: operations["experiments-stop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hiagent/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether agents can be called now
+         * @description HiAgent's reachability (the readiness probe, cached for a few seconds) and the
+         *     configurations that are paused after failures or whose recent calls all failed.
+         */
+        get: operations["agent-configs-hiagent_status"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -721,6 +785,30 @@ export interface components {
             /** Tokens Out */
             tokens_out: number;
         };
+        /**
+         * AppKeyCheckRead
+         * @description HiAgent's verdict on an app key, in plain words.
+         */
+        AppKeyCheckRead: {
+            /** Message */
+            message: string;
+            /** Runbook */
+            runbook?: string | null;
+            /**
+             * Verdict
+             * @description `unknown` when HiAgent could not be asked (unreachable, not configured)
+             * @enum {string}
+             */
+            verdict: "accepted" | "rejected" | "unknown";
+        };
+        /**
+         * AppKeyCheckRequest
+         * @description An app key to check with HiAgent before it is saved.
+         */
+        AppKeyCheckRequest: {
+            /** App Key */
+            app_key: string;
+        };
         /** Body_auth-login */
         "Body_auth-login": {
             /** Client Id */
@@ -760,6 +848,29 @@ export interface components {
             /** Failures */
             failures: number;
             /**
+             * Last Error Type
+             * @description The `error_type` of the newest failed call
+             */
+            last_error_type?: string | null;
+            /**
+             * Last Failed
+             * @description Whether the newest call failed
+             * @default false
+             */
+            last_failed: boolean;
+            /**
+             * Recent Calls
+             * @description Calls of the last 15 minutes (at most 20), whatever the outcome
+             * @default 0
+             */
+            recent_calls: number;
+            /**
+             * Recent Failures
+             * @description Of `recent_calls`, those that failed for any reason (the breaker counts only failures that say HiAgent is unhealthy, not a rejected app key)
+             * @default 0
+             */
+            recent_failures: number;
+            /**
              * Retry After S
              * @description Seconds until a trial call is let through
              */
@@ -785,6 +896,35 @@ export interface components {
          * @enum {string}
          */
         ConfigType: "agent" | "workflow" | "retriever" | "tool";
+        /**
+         * DraftTestRead
+         * @description The outcome of trying settings that are not saved yet (nothing is stored).
+         */
+        DraftTestRead: {
+            /** Duration Ms */
+            duration_ms: number;
+            /** Error */
+            error: string | null;
+            status: components["schemas"]["TestRunStatus"];
+            /** Test Input */
+            test_input: {
+                [key: string]: unknown;
+            };
+            /** Test Output */
+            test_output: string;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+        };
+        /**
+         * DraftTestRequest
+         * @description Settings as they are in the form (not saved), and what to try them with.
+         */
+        DraftTestRequest: {
+            config: components["schemas"]["AgentConfigCreate"];
+            test: components["schemas"]["TestRunRequest"];
+        };
         /**
          * ErrorDetail
          * @description What went wrong; some errors add fields (`errors`, `retry_after_s`, `required_roles`).
@@ -943,6 +1083,29 @@ export interface components {
          */
         Grain: "minute" | "hour" | "day";
         /**
+         * HiAgentStatusRead
+         * @description Whether agents can be called now, for the agents list.
+         */
+        HiAgentStatusRead: {
+            /**
+             * Failing
+             * @description Configurations whose recent calls all failed
+             */
+            failing: number[];
+            /**
+             * Message
+             * @description Plain words; empty when HiAgent can be reached
+             */
+            message: string;
+            /**
+             * Paused
+             * @description Configurations whose calls are paused or recovering
+             */
+            paused: number[];
+            /** Reachable */
+            reachable: boolean;
+        };
+        /**
          * LiveSnapshot
          * @description Usage over the last `window_minutes`, pushed by `/analytics/live`.
          */
@@ -1049,11 +1212,25 @@ export interface components {
         Recommendation: {
             /** Key */
             key: string;
-            /** Label */
+            /**
+             * Label
+             * @description Plain words
+             */
             label: string;
-            /** Reason */
+            /**
+             * Reason
+             * @description Plain words
+             */
             reason: string;
-            /** Unit */
+            /**
+             * Setting
+             * @description Where engineers set it (an environment variable or a server setting)
+             */
+            setting?: string | null;
+            /**
+             * Unit
+             * @description Plural; the dashboard makes it singular for a value of 1
+             */
             unit: string;
             /** Value */
             value: number;
@@ -1200,6 +1377,12 @@ export interface components {
              */
             average_tokens_per_call: number;
             /**
+             * Background Tasks Per Minute
+             * @description Tasks handed to the background worker in the busiest minute (used only when the product has the worker)
+             * @default 10
+             */
+            background_tasks_per_minute: number;
+            /**
              * Cold Retention Days
              * @default 365
              */
@@ -1229,6 +1412,12 @@ export interface components {
              * @default 1
              */
             server_processes: number;
+            /**
+             * Task Result Hours
+             * @description How long finished tasks stay readable
+             * @default 168
+             */
+            task_result_hours: number;
         };
         /**
          * SizingRequest
@@ -1246,6 +1435,12 @@ export interface components {
              */
             average_tokens_per_call: number;
             /**
+             * Background Tasks Per Minute
+             * @description Tasks handed to the background worker in the busiest minute (used only when the product has the worker)
+             * @default 10
+             */
+            background_tasks_per_minute: number;
+            /**
              * Cold Retention Days
              * @default 365
              */
@@ -1276,6 +1471,12 @@ export interface components {
              */
             server_processes: number;
             /**
+             * Task Result Hours
+             * @description How long finished tasks stay readable
+             * @default 168
+             */
+            task_result_hours: number;
+            /**
              * Use Observed
              * @default false
              */
@@ -1289,8 +1490,17 @@ export interface components {
             inputs: components["schemas"]["SizingInput"];
             /** Recommendations */
             recommendations: components["schemas"]["Recommendation"][];
-            /** Source */
+            /**
+             * Source
+             * @description Where the figures come from, in plain words
+             */
             source: string;
+            /**
+             * Worker
+             * @description Whether the product has the worker
+             * @default false
+             */
+            worker: boolean;
         };
         /**
          * TestRunPage
@@ -1743,6 +1953,246 @@ export interface operations {
             };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-check_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppKeyCheckRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppKeyCheckRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent failed or answered something unusable. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-try_draft": {
+        parameters: {
+            query?: never;
+            header?: {
+                accept?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftTestRead"];
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent failed or answered something unusable. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent did not answer in time. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3204,6 +3654,89 @@ export interface operations {
             };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-hiagent_status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HiAgentStatusRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent failed or answered something unusable. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent did not answer in time. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
