@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...core.errors import NotFoundError
 
 
-class AgentConfigNotFound(NotFoundError):  # noqa: N818 (the name business code looks for)
+class AgentConfigNotFound(NotFoundError):
     """No configuration has this name or id; `available` lists the names there are.
 
     A `NotFoundError`: the API answers it 404 with `available` in the error body.

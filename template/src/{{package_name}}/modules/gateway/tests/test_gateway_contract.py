@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from fastapi import FastAPI
 
 from ....core.errors import ConflictError, NotFoundError, install_error_handlers
