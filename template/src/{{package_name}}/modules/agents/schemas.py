@@ -7,7 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .models import ConfigType
 
@@ -217,3 +224,16 @@ class ImportReport(BaseModel):
 
     dry_run: bool
     changes: list[ConfigChange]
+
+
+def validation_messages(error: ValidationError) -> str:
+    """A validation error in plain words: each field, then what is wrong with it."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "entry"
+        if item["type"] == "string_pattern_mismatch" and where.endswith("app_key"):
+            message = "an app key is printable characters without spaces"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

@@ -17,7 +17,7 @@ from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .schemas import ConfigEntry
+from .schemas import ConfigEntry, validation_messages
 
 _EXAMPLE = '{"support-bot": "<app key>"}'
 
@@ -48,11 +48,7 @@ def parse_agents(value: str) -> list[ConfigEntry]:
         try:
             entries.append(ConfigEntry.model_validate({**fields, "name": name}))
         except ValidationError as exc:
-            details = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: "
-                + str(err["msg"]).removeprefix("Value error, ")
-                for err in exc.errors()
-            )
+            details = validation_messages(exc)
             problems.append(f"{name!r}: {details}")
     if problems:
         raise ValueError("; ".join(problems))

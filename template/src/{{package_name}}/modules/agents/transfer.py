@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -25,8 +26,9 @@ from .schemas import (
     ChangeAction,
     ConfigChange,
     ConfigEntry,
+    validation_messages,
 )
-from .service import SNAPSHOT_FIELDS, snapshot
+from .service import snapshot
 
 # Version labels of changes made here (the dashboard's history names them).
 IMPORTED = "imported"
@@ -120,17 +122,6 @@ async def _last_change(session: AsyncSession, config: AgentConfig) -> str | None
     return result.first()
 
 
-def _messages(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: "
-            + str(err["msg"]).removeprefix("Value error, ")
-            for err in errors()
-        )
-    return str(getattr(exc, "message", exc))
-
-
 async def plan(
     session: AsyncSession,
     entries: Sequence[ConfigEntry],
@@ -163,8 +154,8 @@ async def plan(
                 continue
             try:
                 state = AgentConfigCreate.model_validate({"name": entry.name, **changes})
-            except ValueError as exc:
-                problems.append(f"{entry.name!r}: {_messages(exc)}")
+            except ValidationError as exc:
+                problems.append(f"{entry.name!r}: {validation_messages(exc)}")
                 continue
             fields = [name for name in FILE_FIELDS if name in changes or name == "name"]
             steps.append(
@@ -178,8 +169,8 @@ async def plan(
         current = snapshot(config)
         try:
             state = AgentConfigCreate.model_validate({**current, **changes, "name": config.name})
-        except ValueError as exc:
-            problems.append(f"{entry.name!r}: {_messages(exc)}")
+        except ValidationError as exc:
+            problems.append(f"{entry.name!r}: {validation_messages(exc)}")
             continue
         wanted = state.model_dump(mode="json")
         fields = [name for name in FILE_FIELDS if wanted[name] != current[name]]
