@@ -30,6 +30,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent-configs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export every configuration as a file
+         * @description Every configuration, sorted by name, as a file to review and import elsewhere (the
+         *     same as `configs export`). App keys are left out unless `with_secrets`.
+         */
+        get: operations["agent-configs-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-configs/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import configurations from a file
+         * @description Create or update the configurations of a file made by export, all or nothing: a file
+         *     with any problem answers 422 listing each one (`problems`) and changes nothing. Without an
+         *     app key, an existing configuration keeps its own; others are left alone.
+         */
+        post: operations["agent-configs-import_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agent-configs/{config_id}": {
         parameters: {
             query?: never;
@@ -604,6 +647,30 @@ export interface components {
             workspace_id?: string | null;
         };
         /**
+         * AgentConfigsFile
+         * @description Agent configurations as a file to review and import elsewhere, sorted by name.
+         */
+        AgentConfigsFile: {
+            /**
+             * App Keys
+             * @description `included` only when exported with secrets
+             * @default omitted
+             */
+            app_keys: string;
+            /** Configs */
+            configs: components["schemas"]["ConfigEntry"][];
+            /**
+             * Kind
+             * @default agent-configs
+             */
+            kind: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+        };
+        /**
          * AgentUsage
          * @description Usage of one agent configuration (`agent_config_id` null: calls without one).
          */
@@ -710,6 +777,64 @@ export interface components {
          */
         CallStatus: "success" | "error" | "timeout" | "rejected" | "cancelled";
         /**
+         * ChangeAction
+         * @description What an import (or the HIAGENT_AGENTS seeding) does to one configuration.
+         * @enum {string}
+         */
+        ChangeAction: "create" | "update" | "unchanged" | "kept";
+        /**
+         * ConfigChange
+         * @description One configuration's change; `fields` names what changes (never an app key's value).
+         */
+        ConfigChange: {
+            action: components["schemas"]["ChangeAction"];
+            /** Fields */
+            fields?: string[];
+            /** Name */
+            name: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /**
+         * ConfigEntry
+         * @description One configuration in a file: its name, and the settings it should have.
+         *
+         *     Settings left out stay as they are (a new configuration takes the defaults); without
+         *     `app_key`, an existing configuration keeps its key.
+         */
+        ConfigEntry: {
+            /** App Key */
+            app_key?: string | null;
+            config_type?: components["schemas"]["ConfigType"] | null;
+            /** Dataset Ids */
+            dataset_ids?: string[] | null;
+            /** Description */
+            description?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** First Token Timeout S */
+            first_token_timeout_s?: number | null;
+            /** Max Concurrency */
+            max_concurrency?: number | null;
+            /** Name */
+            name: string;
+            /** Tool Id */
+            tool_id?: string | null;
+            /** Total Timeout S */
+            total_timeout_s?: number | null;
+            /** Variables */
+            variables?: {
+                [key: string]: string;
+            } | null;
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Workspace Id */
+            workspace_id?: string | null;
+        };
+        /**
          * ConfigSort
          * @description Orders of the configuration list; a leading `-` sorts from last to first.
          * @enum {string}
@@ -757,6 +882,16 @@ export interface components {
          * @enum {string}
          */
         Grain: "minute" | "hour" | "day";
+        /**
+         * ImportReport
+         * @description What an import changed, or with `dry_run` would change; nothing else is touched.
+         */
+        ImportReport: {
+            /** Changes */
+            changes: components["schemas"]["ConfigChange"][];
+            /** Dry Run */
+            dry_run: boolean;
+        };
         /**
          * LiveSnapshot
          * @description Usage over the last `window_minutes`, pushed by `/analytics/live`.
@@ -1496,6 +1631,173 @@ export interface operations {
             };
             /** @description Signed in, but the role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The change clashes with the current state (a duplicate, say). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-export": {
+        parameters: {
+            query?: {
+                /** @description Include the app keys in clear (keep such a file secret) */
+                with_secrets?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentConfigsFile"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-import_file": {
+        parameters: {
+            query?: {
+                /** @description Say what would change; write nothing */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentConfigsFile"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
