@@ -33,6 +33,7 @@ ALWAYS = {
     "testing.md",
     "security.md",
     "performance.md",
+    "agents.md",
 }
 # Generated or third-party files of the dashboard: not written by hand, not checked.
 GENERATED = {"openapi.json", "schema.d.ts", "package-lock.json"}
