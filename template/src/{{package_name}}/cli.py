@@ -293,9 +293,10 @@ def alembic_command(context: typer.Context) -> None:
 
 @cli.command()
 def bootstrap() -> None:
-    """Idempotent set-up: migrate, create the admin from HIAGENT_ADMIN_* if missing, and set
-    up the agents HIAGENT_AGENTS names (keeping dashboard edits unless
-    HIAGENT_AGENTS_OVERWRITE=true).
+    """Idempotent set-up: migrate, create the admin if missing, set up HIAGENT_AGENTS.
+
+    The admin comes from HIAGENT_ADMIN_*; agents a person changed since are kept unless
+    HIAGENT_AGENTS_OVERWRITE=true (docs/agents.md).
 
     In development it also writes generated secrets into .env when they are missing.
     """

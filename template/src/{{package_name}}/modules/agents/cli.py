@@ -28,11 +28,11 @@ from .transfer import IMPORTED, SEEDED, all_configs, apply, export_file, render_
 T = TypeVar("T")
 
 configs_cli = typer.Typer()
-group = typer.Typer(
+configs_group = typer.Typer(
     help="Agent configurations as a file: export, import, seed from HIAGENT_AGENTS.",
     no_args_is_help=True,
 )
-configs_cli.add_typer(group, name="configs")
+configs_cli.add_typer(configs_group, name="configs")
 
 _VERBS = {
     ChangeAction.CREATE: "create",
@@ -88,7 +88,7 @@ def print_changes(changes: list[ConfigChange], *, dry_run: bool) -> None:
     typer.secho(f"✓ {summary}.", fg=typer.colors.GREEN)
 
 
-@group.command("export")
+@configs_group.command("export")
 def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: print it)")
@@ -111,7 +111,7 @@ def export_command(
     typer.secho(f"✓ Configurations written to {output}", fg=typer.colors.GREEN, err=True)
 
 
-@group.command("import")
+@configs_group.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="A file made by `configs export`")],
     dry_run: Annotated[bool, typer.Option(help="Print what would change; write nothing")] = False,
@@ -168,7 +168,7 @@ def seed_from_environment(settings: Settings, *, overwrite: bool | None = None) 
     print_changes(changes, dry_run=False)
 
 
-@group.command("seed")
+@configs_group.command("seed")
 def seed_command(
     overwrite: Annotated[
         bool,
