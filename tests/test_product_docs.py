@@ -223,7 +223,13 @@ def test_docs_mention_only_the_parts_the_product_has(product: Product) -> None:
 
 def _commands(product: Product) -> set[str]:
     """Every command of the product's CLI, read from its typer decorators."""
-    prefixes = {"cli": "", "worker_cli": "", "hiagent_cli": "hiagent ", "group": "retention ", "configs_group": "configs "}
+    prefixes = {
+        "cli": "",
+        "worker_cli": "",
+        "hiagent_cli": "hiagent ",
+        "group": "retention ",
+        "configs_group": "configs ",
+    }
     commands = set()
     for source in (product.root / "src").rglob("*.py"):
         if "tests" in source.parts:
