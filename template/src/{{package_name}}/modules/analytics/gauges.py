@@ -41,13 +41,16 @@ class GaugeSettings(BaseSettings):
 async def refresh_business_gauges(engine: AsyncEngine, settings: GaugeSettings) -> None:
     """Set `agent_configs_total{enabled}` and `conversations_active` from the database."""
     since = utcnow() - timedelta(seconds=settings.conversation_window_s)
+    enabled_column = col(AgentConfig.enabled)
+    conversation = col(RequestLog.conversation_id)
+    # One table per transaction: never holding one table while waiting for the other, which
+    # deadlocked against statements locking both (TRUNCATE, a migration) in the other order.
     async with engine.connect() as connection:
-        enabled_column = col(AgentConfig.enabled)
         counted = await connection.execute(
             select(enabled_column, func.count()).group_by(enabled_column)
         )
         by_state = {bool(enabled): int(count) for enabled, count in counted.all()}
-        conversation = col(RequestLog.conversation_id)
+    async with engine.connect() as connection:
         active = (
             await connection.execute(
                 select(func.count(func.distinct(conversation))).where(
