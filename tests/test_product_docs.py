@@ -33,6 +33,7 @@ ALWAYS = {
     "testing.md",
     "security.md",
     "performance.md",
+    "agents.md",
 }
 # Generated or third-party files of the dashboard: not written by hand, not checked.
 GENERATED = {"openapi.json", "schema.d.ts", "package-lock.json"}
@@ -222,7 +223,13 @@ def test_docs_mention_only_the_parts_the_product_has(product: Product) -> None:
 
 def _commands(product: Product) -> set[str]:
     """Every command of the product's CLI, read from its typer decorators."""
-    prefixes = {"cli": "", "worker_cli": "", "hiagent_cli": "hiagent ", "group": "retention "}
+    prefixes = {
+        "cli": "",
+        "worker_cli": "",
+        "hiagent_cli": "hiagent ",
+        "group": "retention ",
+        "configs_group": "configs ",
+    }
     commands = set()
     for source in (product.root / "src").rglob("*.py"):
         if "tests" in source.parts:
@@ -264,6 +271,9 @@ def test_readme_lists_every_command(product: Product) -> None:
         "check-modules",
         "retention run",
         "sizing",
+        "configs export",
+        "configs import",
+        "configs seed",
     }
     if product.profile.with_worker:
         expected.add("worker")

@@ -293,7 +293,10 @@ def alembic_command(context: typer.Context) -> None:
 
 @cli.command()
 def bootstrap() -> None:
-    """Idempotent set-up: migrate, then create the admin from HIAGENT_ADMIN_* if missing.
+    """Idempotent set-up: migrate, create the admin if missing, set up HIAGENT_AGENTS.
+
+    The admin comes from HIAGENT_ADMIN_*; agents a person changed since are kept unless
+    HIAGENT_AGENTS_OVERWRITE=true (docs/agents.md).
 
     In development it also writes generated secrets into .env when they are missing.
     """
@@ -304,9 +307,13 @@ def bootstrap() -> None:
     settings = use_embedded_database_if_unset(load_settings())
     if not settings.database_url:
         fail("Bootstrap", "DATABASE_URL is not set", f"DATABASE_URL=... {PROJECT_SLUG} bootstrap")
+    ensure_modules_load(settings)  # a wrong module setting (HIAGENT_AGENTS) stops it here
     run_migrations(settings)
     typer.echo("• Database migrated")
     created = seed_admin(settings)
+    from .modules.agents.cli import seed_from_environment
+
+    seed_from_environment(settings)
     prepare_modules()
     if created:
         typer.secho("✓ Admin created. Sign in with:", fg=typer.colors.GREEN)

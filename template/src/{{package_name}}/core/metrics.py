@@ -35,8 +35,18 @@ HTTP_DURATION = Histogram(
 HTTP_IN_FLIGHT = Gauge(
     "http_requests_in_flight", "HTTP requests being served.", multiprocess_mode="livesum"
 )
+# Business gauges: every process reads the same figures from the database (the analytics
+# module refreshes them), so processes are combined by their maximum, not added up.
 AGENT_CONFIGS = Gauge(
-    "agent_configs_total", "Configured agents.", ["enabled"], multiprocess_mode="livemax"
+    "agent_configs_total",
+    "Agent configurations, by whether they are enabled.",
+    ["enabled"],
+    multiprocess_mode="livemax",
+)
+CONVERSATIONS_ACTIVE = Gauge(
+    "conversations_active",
+    "Conversations with a call in the last METRICS_CONVERSATION_WINDOW_S seconds.",
+    multiprocess_mode="livemax",
 )
 
 

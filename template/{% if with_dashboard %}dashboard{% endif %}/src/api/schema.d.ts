@@ -30,28 +30,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/agent-configs/app-key-check": {
+    "/api/v1/agent-configs/export": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Check an app key with HiAgent
-         * @description Ask HiAgent whether it accepts an app key (one harmless call that reads the app's
-         *     name), before the key is saved. `unknown` when HiAgent could not be asked.
+         * Export every configuration as a file
+         * @description Every configuration, sorted by name, as a file to review and import elsewhere (the
+         *     same as `configs export`). App keys are left out unless `with_secrets`.
          */
-        post: operations["agent-configs-check_key"];
+        get: operations["agent-configs-export"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/agent-configs/draft-test-runs": {
+    "/api/v1/agent-configs/import": {
         parameters: {
             query?: never;
             header?: never;
@@ -61,12 +61,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Try settings before saving them
-         * @description Run unsaved settings once, as "Test before saving" does: nothing is stored (no
-         *     configuration, no test run, no request-log row), so leaving the page leaves nothing behind.
-         *     Streams like a test run with `Accept: text/event-stream`.
+         * Import configurations from a file
+         * @description Create or update the configurations of a file made by export, all or nothing: a file
+         *     with any problem answers 422 listing each one (`problems`) and changes nothing. Without an
+         *     app key, an existing configuration keeps its own; others are left alone.
          */
-        post: operations["agent-configs-try_draft"];
+        post: operations["agent-configs-import_file"];
         delete?: never;
         options?: never;
         head?: never;
@@ -326,91 +326,6 @@ export interface paths {
          * @description The links modules add to the dashboard menu that the caller's role may see.
          */
         get: operations["dashboard-menu"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/experiments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List experiments
-         * @description Running experiments first, then stopped ones (kept, with why they stopped).
-         */
-        get: operations["experiments-list_all"];
-        put?: never;
-        /**
-         * Start an experiment
-         * @description Split the calls to one agent configuration with another, sticky per end user.
-         */
-        post: operations["experiments-start"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/experiments/{experiment_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Read an experiment
-         * @description The experiment and its results per side.
-         */
-        get: operations["experiments-read"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/experiments/{experiment_id}/stop": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Stop an experiment
-         * @description Send every call to the current configuration again; the results are kept.
-         */
-        post: operations["experiments-stop"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/hiagent/status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Whether agents can be called now
-         * @description HiAgent's reachability (the readiness probe, cached for a few seconds) and the
-         *     configurations that are paused after failures or whose recent calls all failed.
-         */
-        get: operations["agent-configs-hiagent_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -732,6 +647,30 @@ export interface components {
             workspace_id?: string | null;
         };
         /**
+         * AgentConfigsFile
+         * @description Agent configurations as a file to review and import elsewhere, sorted by name.
+         */
+        AgentConfigsFile: {
+            /**
+             * App Keys
+             * @description `included` only when exported with secrets
+             * @default omitted
+             */
+            app_keys: string;
+            /** Configs */
+            configs: components["schemas"]["ConfigEntry"][];
+            /**
+             * Kind
+             * @default agent-configs
+             */
+            kind: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+        };
+        /**
          * AgentUsage
          * @description Usage of one agent configuration (`agent_config_id` null: calls without one).
          */
@@ -785,30 +724,6 @@ export interface components {
             /** Tokens Out */
             tokens_out: number;
         };
-        /**
-         * AppKeyCheckRead
-         * @description HiAgent's verdict on an app key, in plain words.
-         */
-        AppKeyCheckRead: {
-            /** Message */
-            message: string;
-            /** Runbook */
-            runbook?: string | null;
-            /**
-             * Verdict
-             * @description `unknown` when HiAgent could not be asked (unreachable, not configured)
-             * @enum {string}
-             */
-            verdict: "accepted" | "rejected" | "unknown";
-        };
-        /**
-         * AppKeyCheckRequest
-         * @description An app key to check with HiAgent before it is saved.
-         */
-        AppKeyCheckRequest: {
-            /** App Key */
-            app_key: string;
-        };
         /** Body_auth-login */
         "Body_auth-login": {
             /** Client Id */
@@ -848,29 +763,6 @@ export interface components {
             /** Failures */
             failures: number;
             /**
-             * Last Error Type
-             * @description The `error_type` of the newest failed call
-             */
-            last_error_type?: string | null;
-            /**
-             * Last Failed
-             * @description Whether the newest call failed
-             * @default false
-             */
-            last_failed: boolean;
-            /**
-             * Recent Calls
-             * @description Calls of the last 15 minutes (at most 20), whatever the outcome
-             * @default 0
-             */
-            recent_calls: number;
-            /**
-             * Recent Failures
-             * @description Of `recent_calls`, those that failed for any reason (the breaker counts only failures that say HiAgent is unhealthy, not a rejected app key)
-             * @default 0
-             */
-            recent_failures: number;
-            /**
              * Retry After S
              * @description Seconds until a trial call is let through
              */
@@ -885,6 +777,64 @@ export interface components {
          */
         CallStatus: "success" | "error" | "timeout" | "rejected" | "cancelled";
         /**
+         * ChangeAction
+         * @description What an import (or the HIAGENT_AGENTS seeding) does to one configuration.
+         * @enum {string}
+         */
+        ChangeAction: "create" | "update" | "unchanged" | "kept";
+        /**
+         * ConfigChange
+         * @description One configuration's change; `fields` names what changes (never an app key's value).
+         */
+        ConfigChange: {
+            action: components["schemas"]["ChangeAction"];
+            /** Fields */
+            fields?: string[];
+            /** Name */
+            name: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /**
+         * ConfigEntry
+         * @description One configuration in a file: its name, and the settings it should have.
+         *
+         *     Settings left out stay as they are (a new configuration takes the defaults); without
+         *     `app_key`, an existing configuration keeps its key.
+         */
+        ConfigEntry: {
+            /** App Key */
+            app_key?: string | null;
+            config_type?: components["schemas"]["ConfigType"] | null;
+            /** Dataset Ids */
+            dataset_ids?: string[] | null;
+            /** Description */
+            description?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** First Token Timeout S */
+            first_token_timeout_s?: number | null;
+            /** Max Concurrency */
+            max_concurrency?: number | null;
+            /** Name */
+            name: string;
+            /** Tool Id */
+            tool_id?: string | null;
+            /** Total Timeout S */
+            total_timeout_s?: number | null;
+            /** Variables */
+            variables?: {
+                [key: string]: string;
+            } | null;
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Workspace Id */
+            workspace_id?: string | null;
+        };
+        /**
          * ConfigSort
          * @description Orders of the configuration list; a leading `-` sorts from last to first.
          * @enum {string}
@@ -896,35 +846,6 @@ export interface components {
          * @enum {string}
          */
         ConfigType: "agent" | "workflow" | "retriever" | "tool";
-        /**
-         * DraftTestRead
-         * @description The outcome of trying settings that are not saved yet (nothing is stored).
-         */
-        DraftTestRead: {
-            /** Duration Ms */
-            duration_ms: number;
-            /** Error */
-            error: string | null;
-            status: components["schemas"]["TestRunStatus"];
-            /** Test Input */
-            test_input: {
-                [key: string]: unknown;
-            };
-            /** Test Output */
-            test_output: string;
-            /** Tokens In */
-            tokens_in: number;
-            /** Tokens Out */
-            tokens_out: number;
-        };
-        /**
-         * DraftTestRequest
-         * @description Settings as they are in the form (not saved), and what to try them with.
-         */
-        DraftTestRequest: {
-            config: components["schemas"]["AgentConfigCreate"];
-            test: components["schemas"]["TestRunRequest"];
-        };
         /**
          * ErrorDetail
          * @description What went wrong; some errors add fields (`errors`, `retry_after_s`, `required_roles`).
@@ -956,154 +877,20 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
         };
         /**
-         * ExperimentCreate
-         * @description Start splitting the calls to one agent configuration with another.
-         */
-        ExperimentCreate: {
-            /**
-             * Challenger Id
-             * @description The agent configuration tried against it.
-             */
-            challenger_id: number;
-            /**
-             * Challenger Share
-             * @description Percent of end users sent to the challenger.
-             * @default 50
-             */
-            challenger_share: number;
-            /**
-             * Config Id
-             * @description The agent configuration callers name (current).
-             */
-            config_id: number;
-            /**
-             * Max Error Rate Increase
-             * @description Stop when the challenger's failure rate exceeds the current one's by more than this (0.05: 5 percentage points).
-             * @default 0.05
-             */
-            max_error_rate_increase: number;
-            /**
-             * Max P95 Increase
-             * @description Stop when the challenger's p95 response time exceeds the current one's by more than this fraction (0.5: 50% slower).
-             * @default 0.5
-             */
-            max_p95_increase: number;
-            /**
-             * Min Calls
-             * @description Calls each side needs before the automatic stop may act.
-             * @default 100
-             */
-            min_calls: number;
-            /**
-             * Name
-             * @description What is being tried.
-             */
-            name: string;
-        };
-        /**
-         * ExperimentPage
-         * @description Experiments, newest first.
-         */
-        ExperimentPage: {
-            /** Items */
-            items: components["schemas"]["ExperimentRead"][];
-            /** Total */
-            total: number;
-        };
-        /**
-         * ExperimentRead
-         * @description An experiment with its results (live while it runs, as they stood when it stopped).
-         */
-        ExperimentRead: {
-            /** Challenger Id */
-            challenger_id: number | null;
-            /** Challenger Name */
-            challenger_name: string;
-            /** Challenger Share */
-            challenger_share: number;
-            /** Config Id */
-            config_id: number | null;
-            /** Config Name */
-            config_name: string;
-            /** Id */
-            id: number;
-            /** Max Error Rate Increase */
-            max_error_rate_increase: number;
-            /** Max P95 Increase */
-            max_p95_increase: number;
-            /** Min Calls */
-            min_calls: number;
-            /** Name */
-            name: string;
-            results: components["schemas"]["ExperimentResults"];
-            /**
-             * Started At
-             * Format: date-time
-             */
-            started_at: string;
-            status: components["schemas"]["ExperimentStatus"];
-            /** Stop Reason */
-            stop_reason: string | null;
-            /** Stopped At */
-            stopped_at: string | null;
-            /** Stopped Automatically */
-            stopped_automatically: boolean;
-        };
-        /**
-         * ExperimentResults
-         * @description Both sides, and a sentence a configurator can read.
-         */
-        ExperimentResults: {
-            challenger: components["schemas"]["VariantResults"];
-            current: components["schemas"]["VariantResults"];
-            /** Summary */
-            summary: string;
-        };
-        /**
-         * ExperimentStatus
-         * @description Whether the split is in force.
-         * @enum {string}
-         */
-        ExperimentStatus: "running" | "stopped";
-        /**
-         * ExperimentStop
-         * @description Why it is stopped by hand (optional).
-         */
-        ExperimentStop: {
-            /**
-             * Reason
-             * @default
-             */
-            reason: string;
-        };
-        /**
          * Grain
          * @description Width of a roll-up bucket; the values are PostgreSQL `date_trunc` fields.
          * @enum {string}
          */
         Grain: "minute" | "hour" | "day";
         /**
-         * HiAgentStatusRead
-         * @description Whether agents can be called now, for the agents list.
+         * ImportReport
+         * @description What an import changed, or with `dry_run` would change; nothing else is touched.
          */
-        HiAgentStatusRead: {
-            /**
-             * Failing
-             * @description Configurations whose recent calls all failed
-             */
-            failing: number[];
-            /**
-             * Message
-             * @description Plain words; empty when HiAgent can be reached
-             */
-            message: string;
-            /**
-             * Paused
-             * @description Configurations whose calls are paused or recovering
-             */
-            paused: number[];
-            /** Reachable */
-            reachable: boolean;
+        ImportReport: {
+            /** Changes */
+            changes: components["schemas"]["ConfigChange"][];
+            /** Dry Run */
+            dry_run: boolean;
         };
         /**
          * LiveSnapshot
@@ -1212,25 +999,11 @@ export interface components {
         Recommendation: {
             /** Key */
             key: string;
-            /**
-             * Label
-             * @description Plain words
-             */
+            /** Label */
             label: string;
-            /**
-             * Reason
-             * @description Plain words
-             */
+            /** Reason */
             reason: string;
-            /**
-             * Setting
-             * @description Where engineers set it (an environment variable or a server setting)
-             */
-            setting?: string | null;
-            /**
-             * Unit
-             * @description Plural; the dashboard makes it singular for a value of 1
-             */
+            /** Unit */
             unit: string;
             /** Value */
             value: number;
@@ -1377,12 +1150,6 @@ export interface components {
              */
             average_tokens_per_call: number;
             /**
-             * Background Tasks Per Minute
-             * @description Tasks handed to the background worker in the busiest minute (used only when the product has the worker)
-             * @default 10
-             */
-            background_tasks_per_minute: number;
-            /**
              * Cold Retention Days
              * @default 365
              */
@@ -1412,12 +1179,6 @@ export interface components {
              * @default 1
              */
             server_processes: number;
-            /**
-             * Task Result Hours
-             * @description How long finished tasks stay readable
-             * @default 168
-             */
-            task_result_hours: number;
         };
         /**
          * SizingRequest
@@ -1435,12 +1196,6 @@ export interface components {
              */
             average_tokens_per_call: number;
             /**
-             * Background Tasks Per Minute
-             * @description Tasks handed to the background worker in the busiest minute (used only when the product has the worker)
-             * @default 10
-             */
-            background_tasks_per_minute: number;
-            /**
              * Cold Retention Days
              * @default 365
              */
@@ -1471,12 +1226,6 @@ export interface components {
              */
             server_processes: number;
             /**
-             * Task Result Hours
-             * @description How long finished tasks stay readable
-             * @default 168
-             */
-            task_result_hours: number;
-            /**
              * Use Observed
              * @default false
              */
@@ -1490,17 +1239,8 @@ export interface components {
             inputs: components["schemas"]["SizingInput"];
             /** Recommendations */
             recommendations: components["schemas"]["Recommendation"][];
-            /**
-             * Source
-             * @description Where the figures come from, in plain words
-             */
+            /** Source */
             source: string;
-            /**
-             * Worker
-             * @description Whether the product has the worker
-             * @default false
-             */
-            worker: boolean;
         };
         /**
          * TestRunPage
@@ -1738,32 +1478,6 @@ export interface components {
             role?: components["schemas"]["Role"] | null;
         };
         /**
-         * VariantResults
-         * @description Calls to one side since the experiment started.
-         */
-        VariantResults: {
-            /** Calls */
-            calls: number;
-            /** Config Name */
-            config_name: string;
-            /**
-             * Failure Rate
-             * @description Failures over calls, 0 to 1.
-             */
-            failure_rate: number;
-            /** Failures */
-            failures: number;
-            /**
-             * P95 Ms
-             * @description 95th percentile response time (ms).
-             */
-            p95_ms: number | null;
-            /** Tokens In */
-            tokens_in: number;
-            /** Tokens Out */
-            tokens_out: number;
-        };
-        /**
          * VersionPage
          * @description A configuration's history, newest first.
          */
@@ -1962,18 +1676,17 @@ export interface operations {
             };
         };
     };
-    "agent-configs-check_key": {
+    "agent-configs-export": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Include the app keys in clear (keep such a file secret) */
+                with_secrets?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AppKeyCheckRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
@@ -1981,16 +1694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AppKeyCheckRead"];
-                };
-            };
-            /** @description The body cannot be read (not UTF-8, or not the declared type). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["AgentConfigsFile"];
                 };
             };
             /** @description Not signed in, or the token is invalid or has expired. */
@@ -2011,17 +1715,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The configuration is turned off, or not of the kind this path calls. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
+            /** @description Something the request names does not exist. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2038,24 +1733,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description HiAgent failed or answered something unusable. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
                 headers: {
@@ -2065,29 +1742,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description HiAgent did not answer in time. */
-            504: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
         };
     };
-    "agent-configs-try_draft": {
+    "agent-configs-import_file": {
         parameters: {
-            query?: never;
-            header?: {
-                accept?: string;
+            query?: {
+                /** @description Say what would change; write nothing */
+                dry_run?: boolean;
             };
+            header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DraftTestRequest"];
+                "application/json": components["schemas"]["AgentConfigsFile"];
             };
         };
         responses: {
@@ -2097,8 +1766,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DraftTestRead"];
-                    "text/event-stream": unknown;
+                    "application/json": components["schemas"]["ImportReport"];
                 };
             };
             /** @description The body cannot be read (not UTF-8, or not the declared type). */
@@ -2137,7 +1805,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The configuration is turned off, or not of the kind this path calls. */
+            /** @description The change clashes with the current state (a duplicate, say). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2164,35 +1832,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description HiAgent failed or answered something unusable. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description HiAgent did not answer in time. */
-            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3349,394 +2990,6 @@ export interface operations {
             };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    "experiments-list_all": {
-        parameters: {
-            query?: {
-                /** @description Rows to skip. */
-                offset?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ExperimentPage"];
-                };
-            };
-            /** @description Not signed in, or the token is invalid or has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Something the request names does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request is not valid; `error.errors` lists each problem. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    "experiments-start": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ExperimentCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ExperimentRead"];
-                };
-            };
-            /** @description The body cannot be read (not UTF-8, or not the declared type). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the token is invalid or has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but the role may not do this. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The change clashes with the current state (a duplicate, say). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request is not valid; `error.errors` lists each problem. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    "experiments-read": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The experiment's id. */
-                experiment_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ExperimentRead"];
-                };
-            };
-            /** @description Not signed in, or the token is invalid or has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Something the request names does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request is not valid; `error.errors` lists each problem. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    "experiments-stop": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The experiment's id. */
-                experiment_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ExperimentStop"] | null;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ExperimentRead"];
-                };
-            };
-            /** @description The body cannot be read (not UTF-8, or not the declared type). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the token is invalid or has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Signed in, but the role may not do this. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Something the request names does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The change clashes with the current state (a duplicate, say). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request is not valid; `error.errors` lists each problem. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    "agent-configs-hiagent_status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HiAgentStatusRead"];
-                };
-            };
-            /** @description Not signed in, or the token is invalid or has expired. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The configuration is turned off, or not of the kind this path calls. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description The request is not valid; `error.errors` lists each problem. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description HiAgent failed or answered something unusable. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description HiAgent did not answer in time. */
-            504: {
                 headers: {
                     [name: string]: unknown;
                 };

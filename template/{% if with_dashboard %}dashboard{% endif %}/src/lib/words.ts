@@ -64,4 +64,6 @@ export const CHANGE_LABELS: Record<string, string> = {
   created: 'Created',
   updated: 'Changed',
   restored: 'Restored an earlier version',
+  imported: 'Imported from a file',
+  seeded: 'Set by the server setup',
 }

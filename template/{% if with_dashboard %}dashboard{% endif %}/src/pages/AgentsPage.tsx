@@ -4,6 +4,7 @@ import * as React from 'react'
 import { Link, useNavigate, useSearchParams } from 'react-router'
 import { api, call } from '@/api/client'
 import type { operations } from '@/api/schema'
+import { AgentsFileActions } from '@/components/agents-file'
 import { FilterSelect } from '@/components/filter-select'
 import { AgentStatusBadge, HiAgentDown, hiagentStatusQuery } from '@/components/health'
 import { EmptyState, PageHeader } from '@/components/page'
@@ -108,14 +109,17 @@ export default function AgentsPage() {
         title="Agents"
         description="The HiAgent agents, workflows, knowledge searches and tools your apps can use."
         actions={
-          <Restricted permission="agents:configure">
-            {(allowed) => (
-              <Button onClick={() => navigate('/agents/new')} {...allowed}>
-                <Plus aria-hidden="true" />
-                Add agent
-              </Button>
-            )}
-          </Restricted>
+          <>
+            <AgentsFileActions />
+            <Restricted permission="agents:configure">
+              {(allowed) => (
+                <Button onClick={() => navigate('/agents/new')} {...allowed}>
+                  <Plus aria-hidden="true" />
+                  Add agent
+                </Button>
+              )}
+            </Restricted>
+          </>
         }
       />
 

@@ -252,6 +252,10 @@ def test_two_server_processes_report_their_metrics_together(
         assert len(by_process) >= 2, f"one process answered all {sent} requests: {by_process}"
         # Every scrape, whichever process answers it, counts every process's requests.
         assert [_scraped_total(port, endpoint) for _ in range(6)] == [float(sent)] * 6
+        # Gauges every process reads from the database show once (livemax), not per process.
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines()
+        for gauge in ('agent_configs_total{enabled="true"}', "conversations_active"):
+            assert [line for line in scraped if line.startswith(gauge + " ")] == [f"{gauge} 0.0"]
     finally:
         server.terminate()
         try:

@@ -15,8 +15,10 @@ from .schemas import (
     AgentConfigCreate,
     AgentConfigPage,
     AgentConfigRead,
+    AgentConfigsFile,
     AgentConfigUpdate,
     ConfigSort,
+    ImportReport,
     VersionPage,
     VersionRead,
 )
@@ -30,6 +32,7 @@ from .service import (
     restore_version,
     update_config,
 )
+from .transfer import IMPORTED, all_configs, apply, export_file, render_file
 
 router = APIRouter(prefix="/agent-configs", tags=["agent-configs"])
 
@@ -106,6 +109,45 @@ async def create(
 ) -> AgentConfigRead:
     """Add a configuration; a taken name answers 409 with `suggested_name`."""
     return present(await create_config(session, data, user.id), user)
+
+
+@router.get(
+    "/export",
+    response_model=AgentConfigsFile,
+    summary="Export every configuration as a file",
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def export(
+    session: SessionDep,
+    _: ConfiguratorUser,
+    with_secrets: Annotated[
+        bool, Query(description="Include the app keys in clear (keep such a file secret)")
+    ] = False,
+) -> Response:
+    """Every configuration, sorted by name, as a file to review and import elsewhere (the
+    same as `configs export`). App keys are left out unless `with_secrets`."""
+    document = export_file(await all_configs(session), with_secrets=with_secrets)
+    return Response(
+        render_file(document),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="agent-configs.json"'},
+    )
+
+
+@router.post("/import", response_model=ImportReport, summary="Import configurations from a file")
+async def import_file(
+    document: AgentConfigsFile,
+    session: SessionDep,
+    user: ConfiguratorUser,
+    dry_run: Annotated[bool, Query(description="Say what would change; write nothing")] = False,
+) -> ImportReport:
+    """Create or update the configurations of a file made by export, all or nothing: a file
+    with any problem answers 422 listing each one (`problems`) and changes nothing. Without an
+    app key, an existing configuration keeps its own; others are left alone."""
+    changes = await apply(
+        session, document.configs, change=IMPORTED, user_id=user.id, dry_run=dry_run
+    )
+    return ImportReport(dry_run=dry_run, changes=changes)
 
 
 @router.get("/{config_id}", response_model=AgentConfigRead, summary="Read a configuration")

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -174,3 +175,72 @@ class VersionPage(BaseModel):
 
     items: list[VersionRead]
     total: int
+
+
+# Configuration files (`configs export` / `configs import`, docs/agents.md)
+
+CONFIGS_FILE_KIND = "agent-configs"
+CONFIGS_FILE_VERSION = 1
+
+
+class ConfigEntry(AgentConfigUpdate):
+    """One configuration in a file: its name, and the settings it should have.
+
+    Settings left out stay as they are (a new configuration takes the defaults); without
+    `app_key`, an existing configuration keeps its key.
+    """
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+class AgentConfigsFile(BaseModel):
+    """Agent configurations as a file to review and import elsewhere, sorted by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(default=CONFIGS_FILE_KIND, pattern=f"^{CONFIGS_FILE_KIND}$")
+    version: int = Field(default=CONFIGS_FILE_VERSION, ge=1, le=CONFIGS_FILE_VERSION)
+    app_keys: str = Field(
+        default="omitted",
+        pattern="^(omitted|included)$",
+        description="`included` only when exported with secrets",
+    )
+    configs: list[ConfigEntry] = Field(max_length=5000)
+
+
+class ChangeAction(StrEnum):
+    """What an import (or the HIAGENT_AGENTS seeding) does to one configuration."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    KEPT = "kept"
+
+
+class ConfigChange(BaseModel):
+    """One configuration's change; `fields` names what changes (never an app key's value)."""
+
+    name: str
+    action: ChangeAction
+    fields: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+class ImportReport(BaseModel):
+    """What an import changed, or with `dry_run` would change; nothing else is touched."""
+
+    dry_run: bool
+    changes: list[ConfigChange]
+
+
+def validation_messages(error: ValidationError) -> str:
+    """A validation error in plain words: each field, then what is wrong with it."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "entry"
+        if item["type"] == "string_pattern_mismatch" and where.endswith("app_key"):
+            message = "an app key is printable characters without spaces"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.errors import ConflictError, InvalidRequestError, NotFoundError
 from ...core.params import MAX_ROW_ID, escape_like
+from .errors import AgentConfigNotFound
 from .models import AgentConfig, AgentConfigVersion, ConfigType
 from .schemas import AgentConfigCreate, AgentConfigRead, AgentConfigUpdate, ConfigSort
 
@@ -56,7 +57,10 @@ async def config_names(session: AsyncSession) -> list[str]:
 
 
 async def find_config(session: AsyncSession, name_or_id: str) -> AgentConfig:
-    """Look a configuration up by name (case-insensitive) or id; 404 lists the names."""
+    """Look a configuration up by name (case-insensitive) or id.
+
+    Raises `AgentConfigNotFound` (404) listing the available names.
+    """
     config: AgentConfig | None = None
     # Ids are 32-bit ASCII digits: a longer run of digits can only be a name (and must not
     # overflow); other Unicode "digits" such as "²" are not numbers `int()` reads.
@@ -68,12 +72,7 @@ async def find_config(session: AsyncSession, name_or_id: str) -> AgentConfig:
         )
         config = result.first()
     if config is None:
-        names = await config_names(session)
-        listed = ", ".join(names) if names else "none yet: create one first"
-        raise NotFoundError(
-            f"No agent configuration is named {name_or_id!r}. Available: {listed}.",
-            available=names,
-        )
+        raise AgentConfigNotFound(name_or_id, await config_names(session))
     return config
 
 

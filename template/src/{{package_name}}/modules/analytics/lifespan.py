@@ -1,4 +1,8 @@
-"""Start the request recorder with the app; at shutdown, write (or spill) what it holds."""
+"""Start the request recorder with the app; at shutdown, write (or spill) what it holds.
+
+While the app runs, the business gauges (agent configurations, active conversations) are
+refreshed from the database too.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from .gauges import refresh_business_gauges_while_running
 from .recorder import RequestRecorder
 from .settings import RecorderSettings
 
@@ -18,6 +23,7 @@ async def run_request_recorder(app: FastAPI) -> AsyncIterator[None]:
     await recorder.start()
     app.state.request_recorder = recorder
     try:
-        yield
+        async with refresh_business_gauges_while_running(app.state.database.engine):
+            yield
     finally:
         await recorder.stop()

@@ -9,7 +9,8 @@ Business code gets the process's `Gateway` from a route (`gateway: GatewayDep`) 
             ...
 
 Failures raise `GatewayError` (an `AppError`: the API answers it with the right status);
-unknown names raise `NotFoundError`, disabled or mismatched configurations `ConflictError`.
+an unknown name raises `AgentConfigNotFound` (its `available` lists the names; the API answers
+404), disabled or mismatched configurations `ConflictError`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.context import current_correlation_id
 from ...core.db import Database
-from ...core.errors import ConflictError, InvalidRequestError, NotFoundError
+from ...core.errors import ConflictError, InvalidRequestError
 from ...core.events.bus import EventBus
 from ...core.models import utcnow
 from ...core.settings import Settings
@@ -53,6 +54,7 @@ from ...hiagent.client import (
 from ...hiagent.errors import HiAgentCallError
 from ...hiagent.services import configuration_problems, open_services
 from ...hiagent.settings import HiAgentSettings
+from ..agents.errors import AgentConfigNotFound
 from ..agents.models import AgentConfig, ConfigType
 from ..agents.service import find_config
 from ..analytics.recorder import CallRecord
@@ -256,7 +258,7 @@ class Gateway:
     # Configurations
 
     async def find(self, name_or_id: str, session: AsyncSession | None = None) -> AgentConfig:
-        """The configuration by name (any case) or id; 404 listing the available names.
+        """The configuration by name (any case) or id; `AgentConfigNotFound` lists the others.
 
         With `session` it is read there and then (the HTTP API). Without, code calling by name
         pays no query: a configuration is read again at most every `HIAGENT_CONFIG_CACHE_S`,
@@ -291,7 +293,7 @@ class Gateway:
         try:
             async with self.database.session() as own_session:
                 config = await find_config(own_session, name_or_id)
-        except NotFoundError:
+        except AgentConfigNotFound:
             self._recent.pop(key, None)  # deleted or renamed: the next call says so
             raise
         finally:

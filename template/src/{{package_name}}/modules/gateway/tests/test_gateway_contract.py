@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from ....core.errors import ConflictError, NotFoundError
+from ....core.errors import ConflictError, NotFoundError, install_error_handlers
 from ....hiagent.emulator import EmulatorServer, Failure, Scenario
+from ...agents.errors import AgentConfigNotFound
 from ..errors import GatewayError
 from ..service import Gateway
 from .conftest import ConfigFactory, LogReader
@@ -25,6 +27,38 @@ async def test_an_unknown_name_is_a_404_listing_the_names(
     assert response.status_code == 404
     error = response.json()["error"]
     assert error["available"] == ["sales-bot", "support-bot"]
+    assert "sales-bot, support-bot" in error["message"]
+
+
+async def test_business_code_asking_for_an_unknown_name_gets_the_names_and_a_404(
+    gateway: Gateway, make_config: ConfigFactory
+) -> None:
+    await make_config("support-bot")
+    await make_config("sales-bot")
+
+    with pytest.raises(AgentConfigNotFound) as missing:
+        await gateway.invoke("order-bot", "Where is order 42?", user_id="ann@example.com")
+    assert missing.value.requested == "order-bot"
+    assert missing.value.available == ["sales-bot", "support-bot"]
+    assert isinstance(missing.value, NotFoundError)
+
+    # A route of business code that lets it through: the API answers 404 naming the others.
+    business = FastAPI()
+    install_error_handlers(business)
+
+    @business.get("/orders/{order_id}/status")
+    async def order_status(order_id: int) -> dict[str, str]:
+        answer = await gateway.invoke("order-bot", f"Order {order_id}?", user_id="ann@example.com")
+        return {"status": answer.answer}
+
+    transport = httpx.ASGITransport(app=business)
+    async with httpx.AsyncClient(transport=transport, base_url="http://business") as caller:
+        response = await caller.get("/orders/42/status")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert error["available"] == ["sales-bot", "support-bot"]
+    assert "'order-bot'" in error["message"]
     assert "sales-bot, support-bot" in error["message"]
 
 
@@ -177,7 +211,7 @@ async def test_business_code_calls_an_agent_by_name(
         ("orders.status", "ann@example.com"),
         ("gateway", "ann@example.com"),
     ]
-    with pytest.raises(NotFoundError):
+    with pytest.raises(AgentConfigNotFound):
         await gateway.invoke("nobody", "hi", user_id="ann@example.com")
     await make_config("off-bot", enabled=False)
     with pytest.raises(ConflictError):
