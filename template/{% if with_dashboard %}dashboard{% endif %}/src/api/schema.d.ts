@@ -30,6 +30,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent-configs/app-key-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an app key with HiAgent
+         * @description Ask HiAgent whether it accepts an app key (one harmless call that reads the app's
+         *     name), before the key is saved. `unknown` when HiAgent could not be asked.
+         */
+        post: operations["agent-configs-check_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent-configs/draft-test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try settings before saving them
+         * @description Run unsaved settings once, as "Test before saving" does: nothing is stored (no
+         *     configuration, no test run, no request-log row), so leaving the page leaves nothing behind.
+         *     Streams like a test run with `Accept: text/event-stream`.
+         */
+        post: operations["agent-configs-try_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agent-configs/export": {
         parameters: {
             query?: never;
@@ -326,6 +369,91 @@ export interface paths {
          * @description The links modules add to the dashboard menu that the caller's role may see.
          */
         get: operations["dashboard-menu"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List experiments
+         * @description Running experiments first, then stopped ones (kept, with why they stopped).
+         */
+        get: operations["experiments-list_all"];
+        put?: never;
+        /**
+         * Start an experiment
+         * @description Split the calls to one agent configuration with another, sticky per end user.
+         */
+        post: operations["experiments-start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read an experiment
+         * @description The experiment and its results per side.
+         */
+        get: operations["experiments-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an experiment
+         * @description Send every call to the current configuration again; the results are kept.
+         */
+        post: operations["experiments-stop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hiagent/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether agents can be called now
+         * @description HiAgent's reachability (the readiness probe, cached for a few seconds) and the
+         *     configurations that are paused after failures or whose recent calls all failed.
+         */
+        get: operations["agent-configs-hiagent_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -724,6 +852,30 @@ export interface components {
             /** Tokens Out */
             tokens_out: number;
         };
+        /**
+         * AppKeyCheckRead
+         * @description HiAgent's verdict on an app key, in plain words.
+         */
+        AppKeyCheckRead: {
+            /** Message */
+            message: string;
+            /** Runbook */
+            runbook?: string | null;
+            /**
+             * Verdict
+             * @description `unknown` when HiAgent could not be asked (unreachable, not configured)
+             * @enum {string}
+             */
+            verdict: "accepted" | "rejected" | "unknown";
+        };
+        /**
+         * AppKeyCheckRequest
+         * @description An app key to check with HiAgent before it is saved.
+         */
+        AppKeyCheckRequest: {
+            /** App Key */
+            app_key: string;
+        };
         /** Body_auth-login */
         "Body_auth-login": {
             /** Client Id */
@@ -762,6 +914,29 @@ export interface components {
             failure_rate: number;
             /** Failures */
             failures: number;
+            /**
+             * Last Error Type
+             * @description The `error_type` of the newest failed call
+             */
+            last_error_type?: string | null;
+            /**
+             * Last Failed
+             * @description Whether the newest call failed
+             * @default false
+             */
+            last_failed: boolean;
+            /**
+             * Recent Calls
+             * @description Calls of the last 15 minutes (at most 20), whatever the outcome
+             * @default 0
+             */
+            recent_calls: number;
+            /**
+             * Recent Failures
+             * @description Of `recent_calls`, those that failed for any reason (the breaker counts only failures that say HiAgent is unhealthy, not a rejected app key)
+             * @default 0
+             */
+            recent_failures: number;
             /**
              * Retry After S
              * @description Seconds until a trial call is let through
@@ -847,6 +1022,35 @@ export interface components {
          */
         ConfigType: "agent" | "workflow" | "retriever" | "tool";
         /**
+         * DraftTestRead
+         * @description The outcome of trying settings that are not saved yet (nothing is stored).
+         */
+        DraftTestRead: {
+            /** Duration Ms */
+            duration_ms: number;
+            /** Error */
+            error: string | null;
+            status: components["schemas"]["TestRunStatus"];
+            /** Test Input */
+            test_input: {
+                [key: string]: unknown;
+            };
+            /** Test Output */
+            test_output: string;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+        };
+        /**
+         * DraftTestRequest
+         * @description Settings as they are in the form (not saved), and what to try them with.
+         */
+        DraftTestRequest: {
+            config: components["schemas"]["AgentConfigCreate"];
+            test: components["schemas"]["TestRunRequest"];
+        };
+        /**
          * ErrorDetail
          * @description What went wrong; some errors add fields (`errors`, `retry_after_s`, `required_roles`).
          */
@@ -877,11 +1081,155 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
         };
         /**
+         * ExperimentCreate
+         * @description Start splitting the calls to one agent configuration with another.
+         */
+        ExperimentCreate: {
+            /**
+             * Challenger Id
+             * @description The agent configuration tried against it.
+             */
+            challenger_id: number;
+            /**
+             * Challenger Share
+             * @description Percent of end users sent to the challenger.
+             * @default 50
+             */
+            challenger_share: number;
+            /**
+             * Config Id
+             * @description The agent configuration callers name (current).
+             */
+            config_id: number;
+            /**
+             * Max Error Rate Increase
+             * @description Stop when the challenger's failure rate exceeds the current one's by more than this (0.05: 5 percentage points).
+             * @default 0.05
+             */
+            max_error_rate_increase: number;
+            /**
+             * Max P95 Increase
+             * @description Stop when the challenger's p95 response time exceeds the current one's by more than this fraction (0.5: 50% slower).
+             * @default 0.5
+             */
+            max_p95_increase: number;
+            /**
+             * Min Calls
+             * @description Calls each side needs before the automatic stop may act.
+             * @default 100
+             */
+            min_calls: number;
+            /**
+             * Name
+             * @description What is being tried.
+             */
+            name: string;
+        };
+        /**
+         * ExperimentPage
+         * @description Experiments, newest first.
+         */
+        ExperimentPage: {
+            /** Items */
+            items: components["schemas"]["ExperimentRead"][];
+            /** Total */
+            total: number;
+        };
+        /**
+         * ExperimentRead
+         * @description An experiment with its results (live while it runs, as they stood when it stopped).
+         */
+        ExperimentRead: {
+            /** Challenger Id */
+            challenger_id: number | null;
+            /** Challenger Name */
+            challenger_name: string;
+            /** Challenger Share */
+            challenger_share: number;
+            /** Config Id */
+            config_id: number | null;
+            /** Config Name */
+            config_name: string;
+            /** Id */
+            id: number;
+            /** Max Error Rate Increase */
+            max_error_rate_increase: number;
+            /** Max P95 Increase */
+            max_p95_increase: number;
+            /** Min Calls */
+            min_calls: number;
+            /** Name */
+            name: string;
+            results: components["schemas"]["ExperimentResults"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            status: components["schemas"]["ExperimentStatus"];
+            /** Stop Reason */
+            stop_reason: string | null;
+            /** Stopped At */
+            stopped_at: string | null;
+            /** Stopped Automatically */
+            stopped_automatically: boolean;
+        };
+        /**
+         * ExperimentResults
+         * @description Both sides, and a sentence a configurator can read.
+         */
+        ExperimentResults: {
+            challenger: components["schemas"]["VariantResults"];
+            current: components["schemas"]["VariantResults"];
+            /** Summary */
+            summary: string;
+        };
+        /**
+         * ExperimentStatus
+         * @description Whether the split is in force.
+         * @enum {string}
+         */
+        ExperimentStatus: "running" | "stopped";
+        /**
+         * ExperimentStop
+         * @description Why it is stopped by hand (optional).
+         */
+        ExperimentStop: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /**
          * Grain
          * @description Width of a roll-up bucket; the values are PostgreSQL `date_trunc` fields.
          * @enum {string}
          */
         Grain: "minute" | "hour" | "day";
+        /**
+         * HiAgentStatusRead
+         * @description Whether agents can be called now, for the agents list.
+         */
+        HiAgentStatusRead: {
+            /**
+             * Failing
+             * @description Configurations whose recent calls all failed
+             */
+            failing: number[];
+            /**
+             * Message
+             * @description Plain words; empty when HiAgent can be reached
+             */
+            message: string;
+            /**
+             * Paused
+             * @description Configurations whose calls are paused or recovering
+             */
+            paused: number[];
+            /** Reachable */
+            reachable: boolean;
+        };
         /**
          * ImportReport
          * @description What an import changed, or with `dry_run` would change; nothing else is touched.
@@ -999,11 +1347,25 @@ export interface components {
         Recommendation: {
             /** Key */
             key: string;
-            /** Label */
+            /**
+             * Label
+             * @description Plain words
+             */
             label: string;
-            /** Reason */
+            /**
+             * Reason
+             * @description Plain words
+             */
             reason: string;
-            /** Unit */
+            /**
+             * Setting
+             * @description Where engineers set it (an environment variable or a server setting)
+             */
+            setting?: string | null;
+            /**
+             * Unit
+             * @description Plural; the dashboard makes it singular for a value of 1
+             */
             unit: string;
             /** Value */
             value: number;
@@ -1150,6 +1512,12 @@ export interface components {
              */
             average_tokens_per_call: number;
             /**
+             * Background Tasks Per Minute
+             * @description Tasks handed to the background worker in the busiest minute (used only when the product has the worker)
+             * @default 10
+             */
+            background_tasks_per_minute: number;
+            /**
              * Cold Retention Days
              * @default 365
              */
@@ -1179,6 +1547,12 @@ export interface components {
              * @default 1
              */
             server_processes: number;
+            /**
+             * Task Result Hours
+             * @description How long finished tasks stay readable
+             * @default 168
+             */
+            task_result_hours: number;
         };
         /**
          * SizingRequest
@@ -1196,6 +1570,12 @@ export interface components {
              */
             average_tokens_per_call: number;
             /**
+             * Background Tasks Per Minute
+             * @description Tasks handed to the background worker in the busiest minute (used only when the product has the worker)
+             * @default 10
+             */
+            background_tasks_per_minute: number;
+            /**
              * Cold Retention Days
              * @default 365
              */
@@ -1226,6 +1606,12 @@ export interface components {
              */
             server_processes: number;
             /**
+             * Task Result Hours
+             * @description How long finished tasks stay readable
+             * @default 168
+             */
+            task_result_hours: number;
+            /**
              * Use Observed
              * @default false
              */
@@ -1239,8 +1625,17 @@ export interface components {
             inputs: components["schemas"]["SizingInput"];
             /** Recommendations */
             recommendations: components["schemas"]["Recommendation"][];
-            /** Source */
+            /**
+             * Source
+             * @description Where the figures come from, in plain words
+             */
             source: string;
+            /**
+             * Worker
+             * @description Whether the product has the worker
+             * @default false
+             */
+            worker: boolean;
         };
         /**
          * TestRunPage
@@ -1478,6 +1873,32 @@ export interface components {
             role?: components["schemas"]["Role"] | null;
         };
         /**
+         * VariantResults
+         * @description Calls to one side since the experiment started.
+         */
+        VariantResults: {
+            /** Calls */
+            calls: number;
+            /** Config Name */
+            config_name: string;
+            /**
+             * Failure Rate
+             * @description Failures over calls, 0 to 1.
+             */
+            failure_rate: number;
+            /** Failures */
+            failures: number;
+            /**
+             * P95 Ms
+             * @description 95th percentile response time (ms).
+             */
+            p95_ms: number | null;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+        };
+        /**
          * VersionPage
          * @description A configuration's history, newest first.
          */
@@ -1667,6 +2088,246 @@ export interface operations {
             };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-check_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppKeyCheckRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppKeyCheckRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent failed or answered something unusable. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-try_draft": {
+        parameters: {
+            query?: never;
+            header?: {
+                accept?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftTestRead"];
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent failed or answered something unusable. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent did not answer in time. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2990,6 +3651,394 @@ export interface operations {
             };
             /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-list_all": {
+        parameters: {
+            query?: {
+                /** @description Rows to skip. */
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentPage"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The change clashes with the current state (a duplicate, say). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "experiments-stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's id. */
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ExperimentStop"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description The body cannot be read (not UTF-8, or not the declared type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in, but the role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Something the request names does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The change clashes with the current state (a duplicate, say). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "agent-configs-hiagent_status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HiAgentStatusRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or has expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The configuration is turned off, or not of the kind this path calls. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid; `error.errors` lists each problem. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent is rate limiting; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent failed or answered something unusable. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency cannot serve now; `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description HiAgent did not answer in time. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
