@@ -33,7 +33,10 @@ async def check_periodically(splitter: ExperimentSplitter, every_s: float) -> No
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Give the gateway the running experiments; reload them and apply the automatic stop."""
     splitter = ExperimentSplitter(app.state.database)
-    await splitter.reload()
+    try:
+        await splitter.reload()
+    except Exception as exc:  # the database may be down at start: the periodic check retries
+        logger.warning(f"experiments: cannot read the running experiments yet ({exc})")
     app.state.experiments = splitter
     gateway = getattr(app.state, "gateway", None)
     if gateway is not None:
