@@ -164,7 +164,8 @@ def bench_http(session: nox.Session) -> None:
 
 @nox.session(name="no_worker")
 def no_worker(session: nox.Session) -> None:
-    """The worker-off profile: no Dramatiq or Redis anywhere, and its own tests pass."""
+    """The worker-off profile: no Dramatiq or Redis anywhere; its own tests pass on the embedded
+    PostgreSQL (DATABASE_URL removed), as `generated`'s pass on DATABASE_URL's server."""
     session.run("pytest", "tests/test_worker_profile.py", *session.posargs)
 
 
