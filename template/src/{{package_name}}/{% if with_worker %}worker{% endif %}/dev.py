@@ -56,10 +56,13 @@ def start_dev_services() -> None:
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    """Stop the worker's process group: SIGTERM, then SIGKILL after a timeout or a second Ctrl-C."""
+    """Stop the worker: SIGTERM, then SIGKILL to its whole group after a timeout or a second
+    Ctrl-C."""
     # Registered after Redis, so it runs before it: the worker leaves while Redis is up.
     if worker.poll() is None:
-        _signal_group(worker.pid, signal.SIGTERM)
+        # To its main process only, which stops the processes it forked (a second SIGTERM would
+        # make them quit at once instead of finishing their tasks).
+        worker.terminate()
         try:
             worker.wait(timeout=_WORKER_STOP_TIMEOUT_S)
         except (subprocess.TimeoutExpired, KeyboardInterrupt):
