@@ -371,6 +371,10 @@ def dev(
 
     # SIGTERM exits like Ctrl-C: clean-up (worker, embedded services) runs, nothing is left behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Bytecode caches even where PYTHONDONTWRITEBYTECODE is set (container images set it): without
+    # them each start compiles every module again, in each process (docs/performance.md).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
     os.environ.setdefault("APP_ENV", "dev")
     generated = ensure_env_file()
     if generated:
