@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +62,7 @@ def new(
     answers = list(data or [])
     if project_name:
         answers.append(f"project_name={project_name}")
+    created = not destination.exists()
     log = destination.resolve() / NEW_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("", encoding="utf-8")
@@ -73,7 +75,15 @@ def new(
         *args, str(TEMPLATE_ROOT), str(destination), env={**os.environ, LOG_VARIABLE: str(log)}
     )
     if code != 0:
-        typer.secho(f"✗ copier copy failed (exit {code}); nothing usable was left.", fg="red")
+        if created:  # as Copier does with a folder it made: nothing half-made is left
+            kept = Path(tempfile.gettempdir()) / f"{destination.name}-new.log"
+            shutil.copyfile(log, kept)
+            shutil.rmtree(destination)
+            log = kept
+        typer.secho(
+            f"✗ copier copy failed (exit {code}); nothing usable was left (output: {log}).",
+            fg="red",
+        )
         raise typer.Exit(code=code)
     slug = _answer(destination, "project_slug")
     if start:

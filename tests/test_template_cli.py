@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,20 @@ def test_new_prints_a_few_plain_lines_and_logs_the_rest(tmp_path: Path) -> None:
     assert len(lines) <= 3, printed
     assert f"full output: {target / '.data' / 'new.log'}" in lines[0]
     assert lines[-1] == f"✓ Ready. Start it with: cd {target} && uv run my-ai-product dev"
+
+
+def test_new_that_fails_leaves_no_folder_and_keeps_its_output(tmp_path: Path) -> None:
+    target = tmp_path / "broken"
+    command = [sys.executable, "-c", "from hiagent_template.cli import main; main()"]
+    args = ["new", str(target), "--defaults", "--data", "project_slug=Not A Slug!"]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode != 0
+    assert not target.exists()
+    kept = Path(tempfile.gettempdir()) / "broken-new.log"
+    assert f"nothing usable was left (output: {kept})" in result.stdout
+    assert kept.is_file()
 
 
 def test_new_refuses_a_non_empty_folder(tmp_path: Path) -> None:
