@@ -138,6 +138,13 @@ def main() -> None:
         label = "cold (empty caches)" if arguments.cold else "warm caches"
         print(f"\nhiagent-template new, {label}: {made:.1f} s [{load()}]")
         print("\n".join(steps))
+        # Where the bootstrap's time went (seconds since each step began; not what uv installed).
+        log = (project / ".data" / "new.log").read_text(encoding="utf-8").splitlines()
+        print(
+            "\n".join(
+                f"    {line}" for line in log if not line.lstrip(" .0123456789s").startswith("+ ")
+            )
+        )
         first, first_lines = dev_to_ready(project, env, reload=True)
         print(f"\nfirst dev to ready: {first:.1f} s [{load()}] (first start after bootstrap)")
         print("\n".join(first_lines))

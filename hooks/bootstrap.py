@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,10 +31,7 @@ def step(title: str, command: list[str], rerun: str) -> None:
     log = os.environ.get(LOG_VARIABLE)
     try:
         if log:
-            with Path(log).open("a", encoding="utf-8") as output:
-                output.write(f"\n$ {' '.join(command)}\n")
-                output.flush()
-                subprocess.run(command, check=True, stdout=output, stderr=subprocess.STDOUT)
+            run_into_log(command, Path(log))
         else:
             subprocess.run(command, check=True)
     except FileNotFoundError:
@@ -48,6 +46,24 @@ def step(title: str, command: list[str], rerun: str) -> None:
             print(f"  (the whole output is in {log})", file=sys.stderr)
         print(f"✗ {title} failed (exit {exc.returncode}).\n  Rerun: {rerun}", file=sys.stderr)
         sys.exit(1)
+
+
+def run_into_log(command: list[str], log: Path) -> None:
+    """Run `command`, each line of its output written to `log` with the seconds since it began."""
+    started = time.monotonic()
+    with log.open("a", encoding="utf-8") as output:
+        output.write(f"\n$ {' '.join(command)}\n")
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.write(f"{time.monotonic() - started:6.1f} s  {line}")
+            output.flush()
+        code = process.wait()
+        output.write(f"{time.monotonic() - started:6.1f} s  (exit {code})\n")
+    if code:
+        raise subprocess.CalledProcessError(code, command)
 
 
 def commit_generated_files() -> None:
