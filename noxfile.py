@@ -162,9 +162,16 @@ def bench_http(session: nox.Session) -> None:
     session.run("python", "bench/http_read.py", *session.posargs)
 
 
+@nox.session(name="bench_dev_start")
+def bench_dev_start(session: nox.Session) -> None:
+    """Warm `dev` to ready (reload on and off); `-- --cold`: the quickstart with empty caches."""
+    session.run("python", "bench/dev_start.py", *session.posargs)
+
+
 @nox.session(name="no_worker")
 def no_worker(session: nox.Session) -> None:
-    """The worker-off profile: no Dramatiq or Redis anywhere, and its own tests pass."""
+    """The worker-off profile: no Dramatiq or Redis anywhere; its own tests pass on the embedded
+    PostgreSQL (DATABASE_URL removed), as `generated`'s pass on DATABASE_URL's server."""
     session.run("pytest", "tests/test_worker_profile.py", *session.posargs)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -31,10 +33,15 @@ app = typer.Typer(
 )
 
 
-def _copier(*args: str) -> int:
+# Read by hooks/bootstrap.py: each step's output goes there, one line each on the terminal.
+LOG_VARIABLE = "HIAGENT_TEMPLATE_LOG"
+NEW_LOG = Path(".data") / "new.log"  # in the product; .data/ is git-ignored
+
+
+def _copier(*args: str, env: dict[str, str] | None = None) -> int:
     copier = shutil.which("copier")
     command = [copier] if copier else [sys.executable, "-m", "copier"]
-    return subprocess.run([*command, *args], check=False).returncode  # noqa: S603
+    return subprocess.run([*command, *args], check=False, env=env).returncode  # noqa: S603
 
 
 @app.command()
@@ -55,18 +62,35 @@ def new(
     answers = list(data or [])
     if project_name:
         answers.append(f"project_name={project_name}")
-    args = ["copy", "--trust", f"--vcs-ref={vcs_ref}"]
+    created = not destination.exists()
+    log = destination.resolve() / NEW_LOG
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("", encoding="utf-8")
+    typer.echo(f"→ Rendering the product into {destination} (full output: {log})")
+    # --quiet: no line per file created; the steps after it print one line each.
+    args = ["copy", "--trust", "--quiet", f"--vcs-ref={vcs_ref}"]
     args += ["--defaults"] if defaults else []
     args += [f"--data={answer}" for answer in answers]
-    code = _copier(*args, str(TEMPLATE_ROOT), str(destination))
+    code = _copier(
+        *args, str(TEMPLATE_ROOT), str(destination), env={**os.environ, LOG_VARIABLE: str(log)}
+    )
     if code != 0:
-        typer.secho(f"✗ copier copy failed (exit {code}); nothing usable was left.", fg="red")
-        raise typer.Exit(code=code)
-    if start:
-        slug = _answer(destination, "project_slug")
-        raise typer.Exit(
-            subprocess.run(["uv", "run", slug, "dev"], cwd=destination, check=False).returncode  # noqa: S603,S607
+        if created:  # as Copier does with a folder it made: nothing half-made is left
+            kept = Path(tempfile.gettempdir()) / f"{destination.name}-new.log"
+            shutil.copyfile(log, kept)
+            shutil.rmtree(destination)
+            log = kept
+        typer.secho(
+            f"✗ copier copy failed (exit {code}); nothing usable was left (output: {log}).",
+            fg="red",
         )
+        raise typer.Exit(code=code)
+    slug = _answer(destination, "project_slug")
+    if start:
+        typer.echo(f"→ Starting it: cd {destination} && uv run {slug} dev  (Ctrl-C stops it)")
+        dev = ["uv", "run", "-q", slug, "dev"]
+        raise typer.Exit(subprocess.run(dev, cwd=destination, check=False).returncode)  # noqa: S603
+    typer.secho(f"✓ Ready. Start it with: cd {destination} && uv run {slug} dev", fg="green")
 
 
 def _answer(project: Path, key: str) -> str:

@@ -2,6 +2,9 @@
 
 Each step says what failed and the command to rerun it. The project-side logic lives in the
 product's own idempotent `bootstrap` command, so containers use the same code.
+
+Under `hiagent-template new` (HIAGENT_TEMPLATE_LOG set), each step prints one line and its
+output goes to that log file; a failing step shows the end of it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -17,20 +21,49 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_answers import read_answers
 from git_init import FALLBACK_IDENTITY, has_identity, init_and_commit
 
+LOG_VARIABLE = "HIAGENT_TEMPLATE_LOG"
+SHOWN_ON_FAILURE = 20  # lines of the log a failing step shows
+
 
 def step(title: str, command: list[str], rerun: str) -> None:
-    """Run one step, streaming its output; on failure explain and exit 1."""
+    """Run one step (its output streamed, or into the log); on failure explain and exit 1."""
     print(f"→ {title}", flush=True)
+    log = os.environ.get(LOG_VARIABLE)
     try:
-        subprocess.run(command, check=True)
+        if log:
+            run_into_log(command, Path(log))
+        else:
+            subprocess.run(command, check=True)
     except FileNotFoundError:
         print(
             f"✗ {title} failed: {command[0]} is not installed.\n  Rerun: {rerun}", file=sys.stderr
         )
         sys.exit(1)
     except subprocess.CalledProcessError as exc:
+        if log:
+            tail = Path(log).read_text(encoding="utf-8", errors="replace").splitlines()
+            print("\n".join(tail[-SHOWN_ON_FAILURE:]), file=sys.stderr)
+            print(f"  (the whole output is in {log})", file=sys.stderr)
         print(f"✗ {title} failed (exit {exc.returncode}).\n  Rerun: {rerun}", file=sys.stderr)
         sys.exit(1)
+
+
+def run_into_log(command: list[str], log: Path) -> None:
+    """Run `command`, each line of its output written to `log` with the seconds since it began."""
+    started = time.monotonic()
+    with log.open("a", encoding="utf-8") as output:
+        output.write(f"\n$ {' '.join(command)}\n")
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.write(f"{time.monotonic() - started:6.1f} s  {line}")
+            output.flush()
+        code = process.wait()
+        output.write(f"{time.monotonic() - started:6.1f} s  (exit {code})\n")
+    if code:
+        raise subprocess.CalledProcessError(code, command)
 
 
 def commit_generated_files() -> None:
@@ -90,7 +123,8 @@ def main() -> int:
         f"uv run {slug} bootstrap",
     )
     commit_generated_files()
-    print(f"✓ Ready. Start it with: cd {Path.cwd()} && uv run {slug} dev", flush=True)
+    if not os.environ.get(LOG_VARIABLE):  # else `hiagent-template new` says what comes next
+        print(f"✓ Ready. Start it with: cd {Path.cwd()} && uv run {slug} dev", flush=True)
     return 0
 
 

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .conftest import UV, copier_command
+from .conftest import UV
 
 pytestmark = pytest.mark.slow
 SLUG = "acme-support"
+# What a person reads from the quickstart (docs/testing.md): under 40 lines to a running product.
+NEW_LINES = 8
+DEV_LINES = 30
+SIGN_IN_LINE = re.compile(r"^\d\d:\d\d:\d\d POST /api/v1/auth/login 200 [\d.]+ ms$")
 
 
 def free_port() -> int:
@@ -33,12 +40,21 @@ def env_without_database() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VIRTUAL_ENV")}
 
 
+@dataclass(frozen=True)
+class Created:
+    """A product made as the README's quickstart makes it, and what that printed."""
+
+    path: Path
+    printed: str
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`copier copy` with default answers, bootstrap included (embedded PostgreSQL)."""
+def created(tmp_path_factory: pytest.TempPathFactory) -> Created:
+    """`hiagent-template new` with default answers, bootstrap included (embedded PostgreSQL)."""
     destination = tmp_path_factory.mktemp("generated") / "acme"
+    new = [sys.executable, "-c", "from hiagent_template.cli import main; main()", "new"]
     result = subprocess.run(
-        copier_command(destination, {"project_name": "Acme Support"}),
+        [*new, str(destination), "--defaults", "--project-name", "Acme Support"],
         capture_output=True,
         text=True,
         env=env_without_database(),
@@ -46,8 +62,25 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Admin created" in result.stdout, result.stdout
-    return destination
+    log = (destination / ".data" / "new.log").read_text()
+    assert "Admin created" in log, log
+    return Created(destination, result.stdout)
+
+
+@pytest.fixture(scope="module")
+def project(created: Created) -> Path:
+    return created.path
+
+
+def test_the_quickstart_prints_a_few_plain_lines_and_logs_the_rest(created: Created) -> None:
+    # Captured, as in a CI log or a pipe: no colour codes, one line a step.
+    assert "\x1b[" not in created.printed
+    lines = created.printed.splitlines()
+    assert len(lines) <= NEW_LINES, created.printed
+    assert not [line for line in lines if line.lstrip().startswith(("+ ", "create "))]
+    log = created.path / ".data" / "new.log"
+    assert f"full output: {log}" in lines[0]
+    assert " + " in log.read_text()  # what uv installed is in the log, not on the terminal
 
 
 def read_env(project: Path) -> dict[str, str]:
@@ -132,6 +165,13 @@ def test_dev_serves_a_ready_api_where_the_admin_signs_in(project: Path) -> None:
             output, _ = process.communicate()
     assert f"http://127.0.0.1:{port}" in output
     assert "Password:" in output
+    # Readable lines (one a request), no JSON, no colour codes; a few lines to a ready API.
+    assert "\x1b[" not in output
+    lines = output.splitlines()
+    assert not [line for line in lines if line.startswith("{")], output
+    sign_in = [n for n, line in enumerate(lines) if SIGN_IN_LINE.match(line)]
+    assert sign_in, output
+    assert sign_in[0] <= DEV_LINES, output
 
 
 def test_the_generated_test_suite_passes(project: Path) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,39 @@ def test_new_renders_a_product(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (target / "src" / "shop_helper" / "app.py").exists()
+
+
+def test_new_prints_a_few_plain_lines_and_logs_the_rest(tmp_path: Path) -> None:
+    # Not a terminal (a CI log, a pipe): no colour codes, no line per file created.
+    target = tmp_path / "quiet"
+    command = [sys.executable, "-c", "from hiagent_template.cli import main; main()"]
+    args = ["new", str(target), "--defaults", "--data", "run_bootstrap=false"]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed
+    assert "\x1b[" not in printed
+    # stderr has Copier's warnings only (e.g. that a dirty template tree was used).
+    assert not re.search(r"^\s*(create|identical|conflict)\s", result.stderr, re.MULTILINE)
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 3, printed
+    assert f"full output: {target / '.data' / 'new.log'}" in lines[0]
+    assert lines[-1] == f"✓ Ready. Start it with: cd {target} && uv run my-ai-product dev"
+
+
+def test_new_that_fails_leaves_no_folder_and_keeps_its_output(tmp_path: Path) -> None:
+    target = tmp_path / "broken"
+    command = [sys.executable, "-c", "from hiagent_template.cli import main; main()"]
+    args = ["new", str(target), "--defaults", "--data", "project_slug=Not A Slug!"]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode != 0
+    assert not target.exists()
+    kept = Path(tempfile.gettempdir()) / "broken-new.log"
+    assert f"nothing usable was left (output: {kept})" in result.stdout
+    assert kept.is_file()
 
 
 def test_new_refuses_a_non_empty_folder(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The worker-off profile end to end: no Dramatiq or Redis anywhere, and its own suite passes.
 
-The default profile (with the worker) is run by `test_generated_project.py`.
+Its suite runs on the embedded PostgreSQL, the quickstart's default (DATABASE_URL removed); the
+default profile's suite (`test_generated_project.py`) runs on DATABASE_URL's server. CI covers both.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def test_neither_files_nor_installed_packages_mention_dramatiq_or_redis(project:
     assert not MENTIONS.search(installed), installed
 
 
-def test_the_generated_test_suite_passes_without_the_worker(project: Path) -> None:
+def test_the_generated_test_suite_passes_without_the_worker_on_the_embedded_database(
+    project: Path,
+) -> None:
+    embedded = project / ".data" / "test-postgres"
     result = subprocess.run(
         [UV, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
@@ -61,8 +65,9 @@ def test_the_generated_test_suite_passes_without_the_worker(project: Path) -> No
         text=True,
         timeout=1200,
         check=False,
-        env=clean_env(),
+        env={k: v for k, v in clean_env().items() if k != "DATABASE_URL"},
     )
     tail = "\n".join(result.stdout.splitlines()[-30:])
     assert result.returncode == 0, tail + result.stderr[-3000:]
     assert " passed" in tail
+    assert (embedded / "PG_VERSION").is_file(), "the suite did not use the embedded PostgreSQL"

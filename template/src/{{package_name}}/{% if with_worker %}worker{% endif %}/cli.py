@@ -17,6 +17,7 @@ from dramatiq.cli import make_argument_parser
 from ..cli import fail, load_settings
 from ..core.project import PACKAGE_NAME, PROJECT_SLUG
 from ..core.settings import ConfigurationError
+from .dev import stop_with_parent
 from .metrics_server import DEFAULT_METRICS_HOST, METRICS_HOST_VARIABLE, METRICS_PORT_VARIABLE
 from .settings import get_worker_settings
 
@@ -42,6 +43,7 @@ def worker(
     ] = DEFAULT_METRICS_HOST,
 ) -> None:
     """Run background tasks (agent and workflow runs) and event delivery from Redis."""
+    stop_with_parent()
     settings = load_settings()
     if not settings.database_url:
         fail(

@@ -86,8 +86,12 @@ def start_redis_server(
     config: Sequence[str] = (),
     sentinel: bool = False,
     ready_within_s: float = 10.0,
+    own_session: bool = False,
 ) -> RedisServer:
-    """Start redis-server (or a sentinel) on loopback with extra `config` lines; wait for PING."""
+    """Start redis-server (or a sentinel) on loopback with extra `config` lines; wait for PING.
+
+    `own_session`: out of the terminal's reach, so Ctrl-C leaves stopping it to its starter.
+    """
     port = port or free_port()
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / ("sentinel.conf" if sentinel else "redis.conf")
@@ -100,7 +104,12 @@ def start_redis_server(
     ]
     conf.write_text("\n".join(lines) + "\n")
     command = [redis_server_binary(), str(conf), *(["--sentinel"] if sentinel else [])]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=own_session,
+    )
     server = RedisServer(port, directory, process)
     deadline = time.monotonic() + ready_within_s
     while True:
