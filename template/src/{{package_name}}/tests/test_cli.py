@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,23 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..core.migrations import downgrade
+from ..testing.cli import run_cli, staging_environment
 from ..testing.database import create_test_database, drop_test_database
 
 PACKAGE = __package__.split(".")[0] if __package__ else ""
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("HIAGENT_", "VOLC_"))}
-    base.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", PACKAGE, *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_prod_without_variables_exits_and_lists_every_missing_one(tmp_path: Path) -> None:
@@ -51,18 +35,9 @@ def test_prod_without_variables_exits_and_lists_every_missing_one(tmp_path: Path
 async def test_bootstrap_is_idempotent_and_the_admin_signs_in(
     tmp_path: Path, database_url: str, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    env = {
-        "APP_ENV": "staging",
-        "DATABASE_URL": database_url,
-        "HIAGENT_JWT_SECRET": "j" * 48,
-        "VOLC_ACCESSKEY": "ak-for-tests",
-        "VOLC_SECRETKEY": "sk-for-tests",
-        "HIAGENT_TOP_ENDPOINT": "http://127.0.0.1:9",
-        "HIAGENT_APP_BASE_URL": "http://127.0.0.1:9/api/proxy/api/v1",
-        "HIAGENT_ADMIN_USERNAME": "boss",
-        "HIAGENT_ADMIN_EMAIL": "boss@corp.local",
-        "HIAGENT_ADMIN_PASSWORD": "a-real-password-42",
-    }
+    env = staging_environment(
+        database_url, HIAGENT_ADMIN_USERNAME="boss", HIAGENT_ADMIN_EMAIL="boss@corp.local"
+    )
     first = run_cli("bootstrap", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "Admin created" in first.stdout

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from ...app import create_app
+from ...testing.cli import staging_environment, without_product_settings
 from ..db import Database
 from ..security import PASSWORD_THREAD_NICENESS, password_work
 from ..settings import AppEnv, Settings, available_cpus
@@ -202,17 +203,10 @@ def test_two_server_processes_report_their_metrics_together(
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("HIAGENT_", "VOLC_"))},
-        "APP_ENV": "staging",
-        "DATABASE_URL": database_url,
-        "HIAGENT_JWT_SECRET": "j" * 48,
-        "VOLC_ACCESSKEY": "ak-for-tests",
-        "VOLC_SECRETKEY": "sk-for-tests",
-        "HIAGENT_TOP_ENDPOINT": "http://127.0.0.1:9",
-        "HIAGENT_APP_BASE_URL": "http://127.0.0.1:9/api/proxy/api/v1",
-        "HIAGENT_ADMIN_PASSWORD": "a-real-password-42",
-        "LOG_LEVEL": "WARNING",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        **without_product_settings(),
+        **staging_environment(
+            database_url, LOG_LEVEL="WARNING", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+        ),
     }
     command = [sys.executable, "-m", PACKAGE, "serve", "--workers", "2", "--host", "127.0.0.1"]
     server = subprocess.Popen(

@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from ....core.project import PACKAGE_NAME
+from ....testing.cli import run_cli, staging_environment
 
 BASE = "/api/v1/agent-configs"
 pytestmark = pytest.mark.slow  # each step starts the command line
 
 
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("HIAGENT_", "VOLC_"))}
-    base.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", PACKAGE_NAME, *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture
 def environment(database_url: str) -> dict[str, str]:
-    return {
-        "APP_ENV": "staging",
-        "DATABASE_URL": database_url,
-        "HIAGENT_JWT_SECRET": "j" * 48,
-        "VOLC_ACCESSKEY": "ak-for-tests",
-        "VOLC_SECRETKEY": "sk-for-tests",
-        "HIAGENT_TOP_ENDPOINT": "http://127.0.0.1:9",
-        "HIAGENT_APP_BASE_URL": "http://127.0.0.1:9/api/proxy/api/v1",
-        "HIAGENT_ADMIN_PASSWORD": "a-real-password-42",
-        "LOG_LEVEL": "WARNING",
-    }
+    return staging_environment(database_url, LOG_LEVEL="WARNING")
 
 
 async def configs(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
