@@ -474,7 +474,7 @@ def sizing(
 ) -> None:
     """Recommend instances, limits, connections and storage for a load."""
     from .modules.sizing.calculator import SizingInput, recommend
-    from .modules.sizing.router import HAS_WORKER
+    from .modules.sizing.router import WORKER_SIZING
 
     settings = load_settings()
     values: dict[str, float] = {
@@ -499,11 +499,11 @@ def sizing(
         db_max_overflow=settings.db_max_overflow,
         server_processes=settings.server_processes,
     )
-    result = recommend(load, source=source, worker=HAS_WORKER)
+    result = recommend(load, source=source, worker=WORKER_SIZING)
     typer.echo(f"Recommendations (based on {result.source}):")
     for item in result.recommendations:
         where = f" [set: {item.setting}]" if item.setting else ""
-        typer.echo(f"  {item.label:<44} {item.value:>14,} {item.unit:<12} {item.reason}{where}")
+        typer.echo(f"  {item.label:<44} {item.amount():>26} {item.reason}{where}")
 
 
 async def _observed(settings: Settings) -> dict[str, float] | None:

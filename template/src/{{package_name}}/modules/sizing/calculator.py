@@ -7,6 +7,7 @@ adjust under your own load.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
@@ -18,12 +19,6 @@ DAILY_AVERAGE_TO_PEAK = 0.4
 BYTES_PER_LOG_ROW = 700
 HEADROOM = 1.5
 MIN_INSTANCES = 2
-# Tasks a worker process runs at once (`<slug> worker --threads`, default 8).
-WORKER_THREADS = 8
-# Redis: a queued task with its payload and bookkeeping, and a kept result, in bytes.
-BYTES_PER_QUEUED_TASK = 4_000
-BYTES_PER_TASK_RESULT = 2_000
-REDIS_BASE_MB = 64
 
 
 class SizingInput(BaseModel):
@@ -62,6 +57,13 @@ class Recommendation(BaseModel):
         description="Where engineers set it (an environment variable or a server setting)",
     )
 
+    def amount(self) -> str:
+        """The value with its unit, singular for 1: "1 process", "15 processes", "145 MB"."""
+        unit = self.unit
+        if self.value == 1 and unit.endswith("s"):
+            unit = unit[:-2] if unit.endswith("sses") else unit[:-1]
+        return f"{self.value:,} {unit}"
+
 
 class SizingResult(BaseModel):
     """Inputs used (after defaults or observation) and the recommendations."""
@@ -79,13 +81,17 @@ def seconds(value: float) -> str:
     return f"{float(f'{value:.2g}'):g} s" if value < 1 else f"{value:.3g} s"
 
 
+# The background worker sizes itself (`worker/sizing.py`, in products rendered with it).
+ExtraSizing = Callable[["SizingInput"], list["Recommendation"]]
+
+
 def recommend(
     load: SizingInput,
     *,
     source: str = "the figures you entered",
-    worker: bool = False,
+    worker: ExtraSizing | None = None,
 ) -> SizingResult:
-    """Recommendations for `load`; `worker` adds the worker and Redis."""
+    """Recommendations for `load`; `worker` adds the background worker's own."""
     per_second = load.peak_requests_per_minute / 60
     in_flight = per_second * load.average_call_seconds
     concurrent = max(1, math.ceil(in_flight * HEADROOM))
@@ -105,7 +111,7 @@ def recommend(
             label="Calls in progress at the peak",
             value=concurrent,
             unit="calls",
-            reason=f"{_count(per_second, 'call', 'calls')} a second, each lasting "
+            reason=f"{counted(per_second, 'call', 'calls')} a second, each lasting "
             f"{seconds(load.average_call_seconds)}, plus {int((HEADROOM - 1) * 100)}% to "
             "spare",
         ),
@@ -139,8 +145,8 @@ def recommend(
             label="Database connections allowed",
             value=connections,
             unit="connections",
-            reason=f"{_count(instances, 'copy', 'copies')} of "
-            f"{_count(load.server_processes, 'server process', 'server processes')}, each "
+            reason=f"{counted(instances, 'copy', 'copies')} of "
+            f"{counted(load.server_processes, 'server process', 'server processes')}, each "
             f"keeping {load.db_pool_size} open and opening up to {load.db_max_overflow} "
             "more when busy, plus 20 for maintenance",
             setting="PostgreSQL max_connections",
@@ -158,7 +164,7 @@ def recommend(
             label="Database storage for recent calls",
             value=round(hot_gb, 2),
             unit="GB",
-            reason=f"{_count(load.hot_retention_days, 'day', 'days')} of calls at about "
+            reason=f"{counted(load.hot_retention_days, 'day', 'days')} of calls at about "
             f"{BYTES_PER_LOG_ROW} bytes each",
         ),
         Recommendation(
@@ -166,7 +172,7 @@ def recommend(
             label="Archive storage",
             value=round(cold_gb, 2),
             unit="GB",
-            reason=f"kept {_count(cold_days, 'more day', 'more days')} in the archive "
+            reason=f"kept {counted(cold_days, 'more day', 'more days')} in the archive "
             "before they are deleted",
         ),
         Recommendation(
@@ -177,45 +183,14 @@ def recommend(
             reason="calls per day times the average tokens per call (for quotas)",
         ),
     ]
-    if worker:
-        recommendations += _worker(load)
-    return SizingResult(inputs=load, source=source, worker=worker, recommendations=recommendations)
+    if worker is not None:
+        recommendations += worker(load)
+    return SizingResult(
+        inputs=load, source=source, worker=worker is not None, recommendations=recommendations
+    )
 
 
-def _count(value: float, one: str, many: str) -> str:
+def counted(value: float, one: str, many: str) -> str:
     """ "1 call", "2 calls", "0.167 calls": whole numbers in full, others to 3 figures."""
     shown = f"{int(value):,}" if value == int(value) else f"{value:.3g}"
     return f"{shown} {one if value == 1 else many}"
-
-
-def _worker(load: SizingInput) -> list[Recommendation]:
-    """The background worker's processes and Redis's memory."""
-    per_second = load.background_tasks_per_minute / 60
-    running = max(1, math.ceil(per_second * load.average_call_seconds * HEADROOM))
-    processes = max(1, math.ceil(running / WORKER_THREADS))
-    # Tasks waiting through a one-minute burst, and every result kept for its time.
-    queued = load.background_tasks_per_minute
-    kept = load.background_tasks_per_minute * 60 * load.task_result_hours * DAILY_AVERAGE_TO_PEAK
-    redis_mb = REDIS_BASE_MB + (queued * BYTES_PER_QUEUED_TASK + kept * BYTES_PER_TASK_RESULT) / 1e6
-    return [
-        Recommendation(
-            key="worker_processes",
-            label="Background worker processes",
-            value=processes,
-            unit="processes",
-            reason=f"{_count(running, 'task', 'tasks')} running at the busiest time "
-            f"({per_second:.3g} a second, each lasting {seconds(load.average_call_seconds)}, "
-            f"plus {int((HEADROOM - 1) * 100)}% to spare); each process runs "
-            f"{WORKER_THREADS} at once",
-            setting="worker --processes (with --threads 8)",
-        ),
-        Recommendation(
-            key="redis_memory_mb",
-            label="Memory for the task queue",
-            value=math.ceil(redis_mb),
-            unit="MB",
-            reason=f"{REDIS_BASE_MB} MB to start with, plus the tasks of a busy minute waiting "
-            f"and the results kept for {_count(load.task_result_hours, 'hour', 'hours')}",
-            setting="Redis maxmemory (results expire after TASK_RESULT_TTL_HOURS)",
-        ),
-    ]

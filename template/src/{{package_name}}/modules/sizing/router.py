@@ -10,12 +10,18 @@ from pydantic import ConfigDict
 from ...core.db import SessionDep
 from ...core.state import SettingsDep
 from ..auth.dependencies import require_signed_in
-from .calculator import SizingInput, SizingResult, recommend
+from .calculator import ExtraSizing, SizingInput, SizingResult, recommend
 from .observed import observed_load
 
 # The worker package is there only in products rendered with the background worker.
 _PACKAGE = __name__.split(".modules.")[0]
 HAS_WORKER = importlib.util.find_spec(_PACKAGE + ".worker") is not None
+# Imported by name, as the worker sizes its own part.
+WORKER_SIZING: ExtraSizing | None = (
+    importlib.import_module(_PACKAGE + ".worker.sizing").worker_recommendations
+    if HAS_WORKER
+    else None
+)
 
 router = APIRouter(prefix="/sizing", tags=["sizing"], dependencies=[Depends(require_signed_in)])
 
@@ -54,7 +60,7 @@ async def size(
         else:
             source = "typical figures (there were no calls in the last 7 days)"
     values.update(given)
-    return recommend(SizingInput(**values), source=source, worker=HAS_WORKER)
+    return recommend(SizingInput(**values), source=source, worker=WORKER_SIZING)
 
 
 def _task_result_hours() -> float:

@@ -9,8 +9,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ....core.models import utcnow
 from ...analytics.models import RequestLog
-from ..calculator import SizingInput, recommend, seconds
+from ..calculator import Recommendation, SizingInput, recommend, seconds
 from ..router import HAS_WORKER
+
+# What every product sizes; the background worker adds its own (worker/tests/test_sizing.py).
+SERVICE_KEYS = {
+    "concurrent_calls",
+    "api_instances",
+    "hiagent_max_concurrency",
+    "api_memory_mb",
+    "postgres_max_connections",
+    "request_log_rows_per_day",
+    "database_hot_storage_gb",
+    "archive_storage_gb",
+    "tokens_per_day",
+}
 
 
 def values(result: object) -> dict[str, float]:
@@ -111,7 +124,7 @@ def values_by_key(result: object) -> dict[str, object]:
 
 
 def test_setting_names_are_kept_for_engineers_not_in_the_words() -> None:
-    result = recommend(SizingInput(server_processes=1), worker=True)
+    result = recommend(SizingInput(server_processes=1))
     by_key = values_by_key(result)
     assert by_key["hiagent_max_concurrency"].setting == "HIAGENT_MAX_CONCURRENCY"  # type: ignore[attr-defined]
     assert by_key["postgres_max_connections"].setting == "PostgreSQL max_connections"  # type: ignore[attr-defined]
@@ -123,17 +136,21 @@ def test_setting_names_are_kept_for_engineers_not_in_the_words() -> None:
     assert "1 server process," in by_key["postgres_max_connections"].reason  # type: ignore[attr-defined]
 
 
-def test_worker_and_redis_are_sized_only_with_the_worker() -> None:
-    without = values(recommend(SizingInput()))
-    assert "worker_processes" not in without
-    assert "redis_memory_mb" not in without
-    # 600 tasks a minute of 8 s: 80 running, 120 with headroom, 15 processes of 8.
-    load = SizingInput(background_tasks_per_minute=600, average_call_seconds=8)
-    busy = values(recommend(load, worker=True))
-    assert busy["worker_processes"] == 15
-    quiet = values(recommend(SizingInput(background_tasks_per_minute=6), worker=True))
-    assert quiet["worker_processes"] == 1
-    assert busy["redis_memory_mb"] > quiet["redis_memory_mb"] >= 64
+def test_amounts_are_singular_for_one() -> None:
+    def amount(value: float, unit: str) -> str:
+        return Recommendation(key="k", label="l", value=value, unit=unit, reason="r").amount()
+
+    assert amount(1, "processes") == "1 process"
+    assert amount(15, "processes") == "15 processes"
+    assert amount(1, "calls") == "1 call"
+    assert amount(1, "MB") == "1 MB"
+    assert amount(2_000, "tokens") == "2,000 tokens"
+
+
+def test_without_the_worker_only_the_service_is_sized() -> None:
+    result = recommend(SizingInput())
+    assert result.worker is False
+    assert set(values(result)) == SERVICE_KEYS
 
 
 async def test_the_api_sizes_the_worker_when_the_product_has_it(
@@ -142,8 +159,8 @@ async def test_the_api_sizes_the_worker_when_the_product_has_it(
     body = (await client.post("/api/v1/sizing", json={}, headers=viewer_headers)).json()
     keys = {r["key"] for r in body["recommendations"]}
     assert body["worker"] is HAS_WORKER
-    assert ("worker_processes" in keys) is HAS_WORKER
-    assert ("redis_memory_mb" in keys) is HAS_WORKER
+    assert keys >= SERVICE_KEYS
+    assert (keys > SERVICE_KEYS) is HAS_WORKER
     assert body["source"] == "the figures you entered"
 
 
