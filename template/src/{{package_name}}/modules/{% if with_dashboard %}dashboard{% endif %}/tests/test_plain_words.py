@@ -11,6 +11,7 @@ from ....hiagent.emulator import EmulatorServer, Failure, Scenario
 from ....hiagent.errors import ErrorType, HiAgentCallError
 from ...gateway.errors import PLAIN_WORDS, GatewayError
 from ...sizing.calculator import SizingInput, recommend
+from ...sizing.router import WORKER_SIZING
 from ..plain_words import jargon_in
 
 # A cause as the SDK layer words it: action names, statuses and HiAgent's own code.
@@ -39,7 +40,7 @@ def test_failure_messages_are_plain(error_type: ErrorType) -> None:
 
 
 def test_sizing_words_are_plain() -> None:
-    for worker in (False, True):
+    for worker in {None, WORKER_SIZING}:  # the worker's own figures, when the product has it
         for load in (SizingInput(), SizingInput(peak_requests_per_minute=6000)):
             result = recommend(load, worker=worker)
             for item in result.recommendations:
