@@ -93,7 +93,11 @@ class ExperimentSplitter:
 async def _agent_config(session: AsyncSession, config_id: int, role: str) -> AgentConfig:
     config = await session.get(AgentConfig, config_id)
     if config is None:
-        raise NotFoundError(f"There is no agent configuration with id {config_id} ({role}).")
+        # A 422 naming the field: the path exists, the body names what does not.
+        raise InvalidRequestError(
+            f"There is no agent configuration with id {config_id} ({role}).",
+            field="challenger_id" if role == "challenger" else "config_id",
+        )
     if config.config_type is not ConfigType.AGENT:
         raise InvalidRequestError(
             f"{config.name!r} is a {config.config_type.value} configuration: experiments "

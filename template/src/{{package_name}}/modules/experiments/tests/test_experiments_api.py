@@ -290,7 +290,8 @@ async def test_viewers_read_but_cannot_start_or_stop(
         ({"challenger_share": "half"}, 422),
         ({"max_p95_increase": 101}, 422),
         ({"challenger_id": "same"}, 422),
-        ({"challenger_id": 999_999}, 404),
+        ({"challenger_id": 999_999}, 422),
+        ({"config_id": 999_999}, 422),
         ({"challenger_id": "workflow"}, 422),
     ],
 )
