@@ -177,6 +177,8 @@ def test_dev_serves_a_ready_api_where_the_admin_signs_in(project: Path) -> None:
 def test_the_generated_test_suite_passes(project: Path) -> None:
     # The product's hang watchdog fails a stuck test within minutes; this limit is the last net.
     command = [UV, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5"]
+    # Its own temporary folder: the shared one keeps only the newest few sessions' folders.
+    command.append(f"--basetemp={project.parent / 'suite-tmp'}")
     try:
         result = subprocess.run(
             command,

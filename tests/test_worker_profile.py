@@ -59,7 +59,17 @@ def test_the_generated_test_suite_passes_without_the_worker_on_the_embedded_data
 ) -> None:
     embedded = project / ".data" / "test-postgres"
     result = subprocess.run(
-        [UV, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
+        # Its own temporary folder: the shared one keeps only the newest few sessions' folders.
+        [
+            UV,
+            "run",
+            "--no-sync",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={project.parent / 'suite-tmp'}",
+        ],
         cwd=project,
         capture_output=True,
         text=True,

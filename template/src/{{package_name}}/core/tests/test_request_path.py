@@ -246,10 +246,18 @@ def test_two_server_processes_report_their_metrics_together(
         assert len(by_process) >= 2, f"one process answered all {sent} requests: {by_process}"
         # Every scrape, whichever process answers it, counts every process's requests.
         assert [_scraped_total(port, endpoint) for _ in range(6)] == [float(sent)] * 6
-        # Gauges every process reads from the database show once (livemax), not per process.
-        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines()
-        for gauge in ('agent_configs_total{enabled="true"}', "conversations_active"):
-            assert [line for line in scraped if line.startswith(gauge + " ")] == [f"{gauge} 0.0"]
+        # Gauges every process reads from the database show once (livemax), not per process,
+        # from the first refresh on (each process reads them shortly after it starts).
+        gauges = ('agent_configs_total{enabled="true"}', "conversations_active")
+        expected = [[f"{gauge} 0.0"] for gauge in gauges]
+        deadline = time.monotonic() + 30
+        while True:
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines()
+            shown = [[line for line in scraped if line.startswith(g + " ")] for g in gauges]
+            if shown == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert shown == expected
     finally:
         server.terminate()
         try:
