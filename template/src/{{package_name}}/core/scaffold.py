@@ -165,7 +165,7 @@ from fastapi import APIRouter, Query, status
 
 from ...core.db import SessionDep
 from ...core.events.dependencies import EventBusDep
-from ...core.params import PageOffset
+from ...core.params import PageOffset, WRITTEN_AS_INTEGER
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .schemas import ${cls}Create, ${cls}Page, ${cls}Read
 from .service import create_item, list_items
@@ -181,7 +181,7 @@ router = APIRouter(prefix="/$url", tags=["$url"])
 async def list_all(
     session: SessionDep,
     _: AnyRoleUser,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), WRITTEN_AS_INTEGER] = 50,
     offset: PageOffset = 0,
 ) -> ${cls}Page:
     """Items, newest first."""

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import pytest_asyncio
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
@@ -69,6 +70,35 @@ async def test_nul_characters_are_a_clear_422(
     for response in (in_query, in_form, in_json):
         assert response.status_code == 422, (response.request.url, response.text)
         assert response.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/agent-configs?limit=2%0D",
+        "/api/v1/agent-configs?offset=%201",
+        "/api/v1/agent-configs?limit=1_0",
+        "/api/v1/agent-configs/1%20",
+        "/api/v1/agent-configs/%2B1/versions",
+        "/api/v1/analytics/live?interval_s=5%0A",
+    ],
+)
+async def test_numbers_written_loosely_are_422(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], path: str
+) -> None:
+    # Pydantic reads " 1" or "2\r" as a number; the OpenAPI schema does not (found by fuzzing).
+    response = await client.get(path, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    assert "written without spaces or other characters" in response.text
+
+
+async def test_numbers_written_plainly_still_work(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    listed = await client.get("/api/v1/agent-configs?limit=2&offset=0", headers=admin_headers)
+    assert listed.status_code == 200, listed.text
+    missing = await client.get("/api/v1/agent-configs/12345", headers=admin_headers)
+    assert missing.status_code == 404
 
 
 async def test_api_responses_are_not_sniffed_or_cached(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from ...core.db import SessionDep
-from ...core.params import MAX_ROW_ID, PageOffset, RowId
+from ...core.params import MAX_ROW_ID, WRITTEN_AS_INTEGER, PageOffset, RowId
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from ..users.models import Role, User
 from .models import AgentConfig, ConfigType
@@ -37,7 +37,9 @@ from .transfer import IMPORTED, all_configs, apply, export_file, render_file
 router = APIRouter(prefix="/agent-configs", tags=["agent-configs"])
 
 VersionNumber = Annotated[
-    int, Path(ge=1, le=MAX_ROW_ID, description="The version to make current again.")
+    int,
+    Path(ge=1, le=MAX_ROW_ID, description="The version to make current again."),
+    WRITTEN_AS_INTEGER,
 ]
 
 
@@ -81,7 +83,7 @@ async def list_all(
     config_type: ConfigType | None = None,
     enabled: bool | None = None,
     sort: ConfigSort = ConfigSort.NAME,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), WRITTEN_AS_INTEGER] = 50,
     offset: PageOffset = 0,
 ) -> AgentConfigPage:
     """Search by name or description (`%` and `_` match only themselves), filter by type

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ...core.db import DatabaseDep, SessionDep
 from ...core.errors import InvalidRequestError
-from ...core.params import MAX_ROW_ID, IsoDateTime
+from ...core.params import MAX_ROW_ID, WRITTEN_AS_INTEGER, WRITTEN_AS_NUMBER, IsoDateTime
 from ..agents.service import find_config
 from ..auth.dependencies import AnyRoleUser
 from ..users.models import Role, User
@@ -138,7 +138,7 @@ async def requests(
     end: Annotated[IsoDateTime | None, Query(description="ISO 8601, exclusive.")] = None,
     correlation_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), WRITTEN_AS_INTEGER] = 50,
 ) -> RequestLogPage:
     """Calls newest first; pages stay stable while new calls arrive (keyset cursor).
     Viewers get each call without its text (`query` null, `text_redacted` true)."""
@@ -177,9 +177,9 @@ async def live(
     user: AnyRoleUser,
     recorder: RequestRecorderDep,
     agent: AgentParam = None,
-    window_minutes: Annotated[int, Query(ge=1, le=1440)] = 60,
-    interval_s: Annotated[float, Query(ge=1, le=60)] = 5,
-    max_events: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    window_minutes: Annotated[int, Query(ge=1, le=1440), WRITTEN_AS_INTEGER] = 60,
+    interval_s: Annotated[float, Query(ge=1, le=60), WRITTEN_AS_NUMBER] = 5,
+    max_events: Annotated[int | None, Query(ge=1, le=10_000), WRITTEN_AS_INTEGER] = None,
 ) -> LiveSnapshot | StreamingResponse:
     """With `Accept: text/event-stream`: `usage` events (a `LiveSnapshot` each) now, every
     `interval_s` and as soon as new calls are written. Otherwise one snapshot as JSON."""

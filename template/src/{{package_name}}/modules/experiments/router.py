@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 
 from ...core.db import SessionDep
-from ...core.params import MAX_ROW_ID, PageOffset
+from ...core.params import MAX_ROW_ID, WRITTEN_AS_INTEGER, PageOffset
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .schemas import ExperimentCreate, ExperimentPage, ExperimentRead, ExperimentStop
 from .service import (
@@ -21,7 +21,9 @@ from .service import (
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
-ExperimentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The experiment's id.")]
+ExperimentId = Annotated[
+    int, Path(ge=1, le=MAX_ROW_ID, description="The experiment's id."), WRITTEN_AS_INTEGER
+]
 
 
 async def _reload(request: Request) -> None:
@@ -35,7 +37,7 @@ async def list_all(
     session: SessionDep,
     user: AnyRoleUser,
     offset: PageOffset = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Query(ge=1, le=100), WRITTEN_AS_INTEGER] = 50,
 ) -> ExperimentPage:
     """Running experiments first, then stopped ones (kept, with why they stopped)."""
     rows, total = await list_experiments(session, limit=limit, offset=offset)

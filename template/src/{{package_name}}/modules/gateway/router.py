@@ -23,7 +23,7 @@ from ...core.db import SessionDep
 from ...core.errors import NotFoundError, error_body
 from ...core.middleware import route_template
 from ...core.openapi import HIAGENT_ERRORS
-from ...core.params import PageOffset, RowId
+from ...core.params import WRITTEN_AS_INTEGER, PageOffset, RowId
 from ...core.state import SettingsDep
 from ...hiagent.errors import ErrorType
 from ...hiagent.ping import check_app_key
@@ -486,7 +486,7 @@ async def recent_test_runs(
     config_id: RowId,
     session: SessionDep,
     _: AnyRoleUser,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), WRITTEN_AS_INTEGER] = 50,
     offset: PageOffset = 0,
 ) -> TestRunPage:
     """Newest first, with input, output, status, duration, tokens and who ran it."""

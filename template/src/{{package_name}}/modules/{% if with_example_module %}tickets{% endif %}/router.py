@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from ...core.db import SessionDep
-from ...core.params import PageOffset, RowId
+from ...core.params import WRITTEN_AS_INTEGER, PageOffset, RowId
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .actors import retriage as retriage_job
 from .models import TicketStatus
@@ -31,7 +31,7 @@ async def list_all(
     session: SessionDep,
     _: AnyRoleUser,
     ticket_status: Annotated[TicketStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), WRITTEN_AS_INTEGER] = 50,
     offset: PageOffset = 0,
 ) -> TicketPage:
     """Tickets, newest first, optionally by status."""
@@ -49,7 +49,7 @@ async def retriage_needing_review(
     request: Request,
     session: SessionDep,
     _: ConfiguratorUser,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000), WRITTEN_AS_INTEGER] = 100,
 ) -> RetriageQueued:
     """After fixing the triage agent: one background job per ticket set aside (oldest first)."""
     ticket_ids = await ids_needing_review(session, limit)
