@@ -165,7 +165,7 @@ from fastapi import APIRouter, Query, status
 
 from ...core.db import SessionDep
 from ...core.events.dependencies import EventBusDep
-from ...core.params import PageOffset, WRITTEN_AS_INTEGER
+from ...core.params import WRITTEN_AS_INTEGER, PageOffset
 from ..auth.dependencies import AnyRoleUser, ConfiguratorUser
 from .schemas import ${cls}Create, ${cls}Page, ${cls}Read
 from .service import create_item, list_items
