@@ -159,7 +159,7 @@ async def _ensure_name_free(session: AsyncSession, name: str, own_id: int | None
         )
 
 
-async def _record_version(
+async def record_version(
     session: AsyncSession, config: AgentConfig, change: str, user_id: int | None
 ) -> None:
     assert config.id is not None
@@ -195,7 +195,7 @@ async def create_config(
     config = AgentConfig(**data.model_dump(), created_by=user_id, updated_by=user_id)
     session.add(config)
     await session.flush()
-    await _record_version(session, config, "created", user_id)
+    await record_version(session, config, "created", user_id)
     await _commit_unique(session, data.name)
     await session.refresh(config)
     return config
@@ -235,7 +235,7 @@ async def _apply(
     config.version += 1
     config.updated_by = user_id
     session.add(config)
-    await _record_version(session, config, change, user_id)
+    await record_version(session, config, change, user_id)
     await _commit_unique(session, state.name)
     await session.refresh(config)
     return config

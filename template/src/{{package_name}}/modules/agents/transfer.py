@@ -28,7 +28,7 @@ from .schemas import (
     ConfigEntry,
     validation_messages,
 )
-from .service import snapshot
+from .service import record_version, snapshot
 
 # Version labels of changes made here (the dashboard's history names them).
 IMPORTED = "imported"
@@ -230,16 +230,7 @@ async def apply(
         config.updated_by = user_id
         session.add(config)
         await session.flush()
-        assert config.id is not None
-        session.add(
-            AgentConfigVersion(
-                agent_config_id=config.id,
-                version=config.version,
-                change=change,
-                snapshot=snapshot(config),
-                changed_by=user_id,
-            )
-        )
+        await record_version(session, config, change, user_id)
     try:
         await session.commit()
     except IntegrityError as exc:  # a name taken meanwhile by a request outside the lock
